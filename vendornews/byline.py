@@ -1,0 +1,116 @@
+"""Labeled byline fields: 来源 (source), 作者/记者 (author), 责任编辑 (editor), site name, section.
+
+A value runs from its label to the next label, a wide gap, or the end of the line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vendornews.page import Line, Page
+from vendornews.rules import first_match
+
+_NEXT_LABEL = (
+    r"(?=\s{2,}|\s*(?:[|｜/]|文章)?\s*(?:来源|作者|记者|编辑|责任编辑|责编|发布|发表|更新|时间|日期|阅读|浏览|"
+    r"点击|人气|字号|字体|评论|分享|打印|关闭|收藏|【|\[|（|\(|\d{4}[-/年])|$)"
+)
+_NAME = r"([^\s:：|｜【】\[\]()（）<>]{1,40}?)"
+SOURCE_RE = re.compile(r"(?:文章来源|稿件来源|信息来源|新闻来源|来源|出处|Source)\s*[:：]\s*" + _NAME + _NEXT_LABEL, re.I)
+AUTHOR_RE = re.compile(
+    r"(?:作者|撰稿|撰文|文\s*/|By)\s*[:：]?\s*(?!(?:编辑|来源|发布|日期|时间)\b)"
+    r"([^\s:：|｜【】\[\]()（）<>,，、]{1,20}(?:[ 、,，][\u4e00-\u9fff]{2,4}){0,3}?)" + _NEXT_LABEL, re.I
+)
+_REPORTER_RE = re.compile(
+    r"(?:[(（]|^|\s|电|讯)\s*(?:[^\s()（）]{0,8}?)记者\s*[:：]?\s*([\u4e00-\u9fff]{2,4}(?:[\s、]+[\u4e00-\u9fff]{2,4}){0,3})\s*(?=[)）]|$|\s|报道|摄)"
+)
+EDITOR_RE = re.compile(r"(?:责任编辑|责编|编辑)\s*[:：]\s*" + _NAME + r"(?=[\s)）]|$)")
+_SITE_SELF = re.compile(r"^(本站|本网|本站原创|原创|本公司|网站编辑|管理员|admin)$", re.I)
+_NOT_A_SOURCE = re.compile(r"^(转载文章|转载|未知|不详|佚名|\d.*)$")
+_TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|–|—|--|\s-\s)\s*")
+_CRUMB_SPLIT = re.compile(r"\s*(?:>|&gt;|»|›|→|/|\\)\s*")
+_CRUMB_SKIP = re.compile(r"^(正文|内容|详情|详细内容|文章详情|阅读文章|首页|网站首页|主页|当前位置.*|您的位置.*)$")
+
+
+@dataclass(frozen=True)
+class Byline:
+    source: str | None
+    author: str | None
+    editor: str | None
+
+
+def site_name(page: Page) -> str:
+    """The site's own name: og:site_name, else the last segment of ``<title>``, else the host."""
+    for key in ("og:site_name", "application-name"):
+        if page.meta.get(key):
+            return page.meta[key]
+    segments = [s for s in _TITLE_SPLIT.split(page.title_tag) if s]
+    if len(segments) >= 2 and len(segments[-1]) <= 30:
+        return segments[-1]
+    return page.host
+
+
+def category(page: Page, breadcrumb: Line | None) -> str | None:
+    """The section: the last meaningful breadcrumb step, else the middle ``<title>`` segment."""
+    if breadcrumb is not None:
+        text = re.sub(r"^[^:：]*(位置|导航)\s*[:：]", "", breadcrumb.text)
+        steps = [s for s in _CRUMB_SPLIT.split(text) if s and not _CRUMB_SKIP.match(s)]
+        if steps and len(steps[-1]) <= 20:
+            return steps[-1]
+    segments = [s for s in _TITLE_SPLIT.split(page.title_tag) if s]
+    if len(segments) >= 3 and len(segments[-2]) <= 12:
+        return segments[-2]
+    return None
+
+
+def _clean_value(value: str) -> str:
+    return value.strip(" ,，;；.。·-—")
+
+
+def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: Page) -> Byline:
+    """Read source/author/editor from the byline lines, then the body's first and last lines."""
+    source = author = editor = None
+    for text in meta_lines:
+        if source is None and (m := SOURCE_RE.search(text)):
+            value = _clean_value(m[1])
+            if _SITE_SELF.match(value):
+                source = site
+            elif value and not _NOT_A_SOURCE.match(value):
+                source = value
+        if author is None and (m := AUTHOR_RE.search(text)):
+            value = _clean_value(m[1])
+            if value and not _SITE_SELF.match(value) or value == "小编":
+                author = value
+        if author is None and (m := _REPORTER_RE.search(text)):
+            author = _clean_value(m[1])
+        if editor is None and (m := EDITOR_RE.search(text)):
+            editor = _clean_value(m[1])
+    edges = body_lines[:2] + body_lines[-3:]
+    for text in edges:
+        if len(text) > 120:
+            continue
+        if author is None and (m := _REPORTER_RE.search(text)):
+            author = _clean_value(m[1])
+        if source is None and (m := SOURCE_RE.search(text)):
+            value = _clean_value(m[1])
+            if value and not _NOT_A_SOURCE.match(value):
+                source = site if _SITE_SELF.match(value) else value
+        if editor is None and (m := EDITOR_RE.search(text)):
+            editor = _clean_value(m[1])
+    if author is None:
+        meta_author = page.meta.get("author") or page.meta.get("article:author")
+        if meta_author and not _SITE_SELF.match(meta_author) and len(meta_author) <= 30 and meta_author != editor:
+            author = meta_author
+    return Byline(source, author, editor)
+
+
+def is_byline(line: Line) -> bool:
+    """A short line that carries labeled publish metadata (date, source, author, counter)."""
+    if len(line.text) > 150 or line.link_density > 0.5:
+        return False
+    labels = len(re.findall(
+        r"(发布时间|发布日期|发表时间|发表于|发布于|更新时间|时间\s*[:：]|日期\s*[:：]|来源\s*[:：]|"
+        r"作者\s*[:：]?|记者\s*[:：]|编辑\s*[:：]|阅读\s*[:：]|浏览|点击\s*[:：])",
+        line.text,
+    ))
+    return labels >= 2 or (labels == 1 and len(line.text) <= 60 and first_match(line.text, ("spam",)) is None)

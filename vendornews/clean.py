@@ -1,0 +1,129 @@
+"""Keep or drop each line of the main region, and say which rule decided.
+
+Rule order: spam first (an ad is an ad wherever it sits), then the byline (its fields are
+read elsewhere), data-file boilerplate, lines learned as site template, and last the
+structural test for short lines that are nothing but links (related lists, prev/next).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import html
+
+from vendornews.byline import is_byline
+from vendornews.content import main_region
+from vendornews.decode import decode_html
+from vendornews.page import Line, Page, parse_page
+from vendornews.record import FetchedPage, Removal
+from vendornews.rules import first_match
+from vendornews.template import SiteTemplate
+from vendornews.title import key
+
+OUTSIDE = "structure.outside-main"
+LINK_LINE = "structure.link-line"
+_BREADCRUMB = re.compile(r"^(当前位置|您的位置|你的位置|您现在的位置|所在位置|位置)\s*[:：]|\S\s*(>|»|›)\s*\S")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happened to one line of the page: kept (rule None) or dropped by ``rule``."""
+
+    line: Line
+    in_main: bool
+    rule: str | None
+
+
+@dataclass
+class CleanPage:
+    page: Page
+    encoding: str
+    decisions: list[Decision]
+    kept: list[str]
+    removed: list[Removal]
+    header_lines: list[Line]
+    byline_lines: list[Line]
+    breadcrumb: Line | None
+    link_heavy: bool
+    lang: str
+    sections: set[str] = field(default_factory=set)
+
+
+def _decide(line: Line, template: SiteTemplate | None) -> str | None:
+    text = line.text
+    if rule := first_match(text, ("spam",)):
+        return rule.id
+    if is_byline(line):
+        return "meta.byline"
+    if rule := first_match(text, ("boilerplate",)):
+        return rule.id
+    if template is not None and template.is_template(text):
+        return "template.repeated"
+    if line.links and line.link_density >= 0.6 and len(text) <= 80:
+        return LINK_LINE
+    return None
+
+
+def _region_members(region: list[html.HtmlElement]) -> set[int]:
+    return {id(element) for top in region for element in top.iter()}
+
+
+def _section_names(page: Page) -> set[str]:
+    """Link texts of the site's navigation: candidates for 【section】 title tags."""
+    names = set()
+    for element in page.body.iter("a"):
+        text = (element.text_content() or "").strip()
+        if 2 <= len(text) <= 8 and not any(ch.isdigit() for ch in text):
+            names.add(text)
+    return names
+
+
+def clean_page(
+    fetched: FetchedPage,
+    *,
+    encoding: str | None = None,
+    template: SiteTemplate | None = None,
+) -> CleanPage:
+    """Decode, parse and clean one page. The template learns this page's lines first."""
+    text, used_encoding = decode_html(fetched.body, fetched.headers.get("content-type"), encoding)
+    page = parse_page(text, fetched.url)
+    if template is not None:
+        template.observe(line.text for line in page.lines)
+    region = main_region(page.body)
+    members = _region_members(region) if region else {id(e) for e in page.body.iter()}
+    decisions: list[Decision] = []
+    for line in page.lines:
+        in_main = id(line.block) in members
+        decisions.append(Decision(line, in_main, _decide(line, template) if in_main else OUTSIDE))
+    kept = [d.line.text for d in decisions if d.rule is None]
+    removed = [Removal(d.rule, d.line.text) for d in decisions if d.in_main and d.rule]
+    first_kept = next((i for i, d in enumerate(decisions) if d.rule is None), len(decisions))
+    title_keys = {key(h) for h in page.h1s}
+    title_index = next(
+        (i for i, d in enumerate(decisions[:first_kept]) if key(d.line.text) in title_keys),
+        max(0, first_kept - 8),
+    )
+    header = [d.line for d in decisions[title_index:first_kept]]
+    bylines = [d.line for d in decisions if is_byline(d.line)]
+    breadcrumb = next((d.line for d in decisions if _BREADCRUMB.search(d.line.text)
+                       and first_match(d.line.text, ("boilerplate",)) is not None), None)
+    main_lines = [d.line for d in decisions if d.in_main]
+    main_chars = sum(len(line.text) for line in main_lines)
+    link_chars = sum(line.link_chars for line in main_lines)
+    body_chars = sum(len(t) for t in kept)
+    cjk = sum(1 for t in kept for _ in _CJK.finditer(t))
+    return CleanPage(
+        page=page,
+        encoding=used_encoding,
+        decisions=decisions,
+        kept=kept,
+        removed=removed,
+        header_lines=header,
+        byline_lines=bylines,
+        breadcrumb=breadcrumb,
+        link_heavy=main_chars > 0 and link_chars > 0.5 * main_chars,
+        lang="zh" if cjk * 5 >= body_chars else "en",
+        sections=_section_names(page),
+    )

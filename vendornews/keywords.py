@@ -1,0 +1,33 @@
+"""Top keywords with jieba's TF-IDF. jieba and its dictionary load lazily, once per process."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+
+@cache
+def _tfidf() -> Any:
+    import jieba
+    import jieba.analyse
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba.analyse.TFIDF()
+
+
+@cache
+def _tokenizer() -> Any:
+    return _tfidf().tokenizer
+
+
+def top_keywords(title: str, body: str, limit: int = 8) -> list[str]:
+    """Keywords of the title and the body (the title counted twice)."""
+    text = f"{title}\n{title}\n{body}"
+    return [str(word) for word in _tfidf().extract_tags(text, topK=limit)]
+
+
+def tokens(text: str) -> list[str]:
+    """jieba's segmentation of ``text`` (precise mode)."""
+    return [str(t) for t in _tokenizer().lcut(text)]

@@ -1,0 +1,125 @@
+"""Headline repair without per-site rules.
+
+The page offers several forms of its headline: ``<h1>``, ``<title>``, og:title, the
+anchor text of links that point to it (in a crawl), and often the body's own opening
+line. SEO templates dirty the first ones (【新闻】 tags, the site name, a keyword glued on
+the end) but rarely all of them the same way, so the headline is the form the others
+agree on:
+
+1. a body opening line that the ``<h1>``/``<title>`` contains (punctuation aside) is the
+   headline in full, subtitle included, and leaves the body;
+2. else an anchor text pointing here that the ``<h1>`` contains;
+3. else the ``<h1>`` (or ``<title>``) with 【section】 tags, the site name and a glued-on
+   keyword (a trailing noun that the body never uses) taken off.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vendornews.keywords import tokens
+from vendornews.rules import first_match
+
+_TAG_PREFIX = re.compile(r"^\s*[【\[]([^】\]]{1,20})[】\]]\s*")
+_SPLIT = re.compile(r"\s*(?:_|\||｜|–|--|\s-\s|—(?!—))\s*")
+_TRUNCATED = re.compile(r"(…|\.\.\.|。。。)$")
+_SENTENCE_END = re.compile(r"[。！？!?；;]$")
+
+
+def key(text: str) -> str:
+    """Letters and digits only: two forms of one headline compare equal."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum()).lower()
+
+
+@dataclass(frozen=True)
+class TitleChoice:
+    title: str | None
+    rule: str
+    opening_line: int | None = None  # index of the body line that repeated the headline
+
+
+def _strip_site(text: str, site: str, sections: set[str]) -> str:
+    segments = [s for s in _SPLIT.split(text) if s]
+    while len(segments) > 1 and (key(segments[-1]) in {key(site), *map(key, sections)}
+                                 or len(segments[-1]) <= 12 and key(site) in key(segments[-1])):
+        segments.pop()
+    while len(segments) > 1 and key(segments[0]) == key(site):
+        segments.pop(0)
+    if len(segments) == 1:
+        return segments[0]
+    # Keep the original punctuation between what remains (a subtitle after ——, say).
+    start = text.find(segments[0])
+    end = text.rfind(segments[-1]) + len(segments[-1])
+    return text[start:end] if 0 <= start < end else segments[0]
+
+
+def _strip_tags(text: str, sections: set[str]) -> str:
+    while m := _TAG_PREFIX.match(text):
+        tag = m[1].strip()
+        if tag in sections or first_match(tag, ("title_tag",)):
+            text = text[m.end():]
+        else:
+            break
+    return text.strip()
+
+
+def _strip_glued_keyword(text: str, body: str) -> str:
+    """Drop trailing nouns the body never mentions (e.g. ``…展开半边莲``)."""
+    body_key = key(body)
+    words = tokens(text)
+    cut = 0
+    while len(words) - cut > 2:
+        word = words[-1 - cut]
+        if len(word) < 2 or not all("\u4e00" <= ch <= "\u9fff" for ch in word) or key(word) in body_key:
+            break
+        cut += 1
+    if not cut or cut > 3:
+        return text
+    kept = "".join(words[:-cut]).rstrip()
+    return kept if len(key(kept)) >= 6 and key(words[-1 - cut]) in body_key else text
+
+
+def choose_title(
+    h1s: Sequence[str],
+    title_tag: str,
+    og_title: str | None,
+    site: str,
+    sections: set[str],
+    opening: Sequence[str],
+    hints: Sequence[str],
+    body: str,
+) -> TitleChoice:
+    """Pick and repair the headline. ``opening`` are the body's first lines."""
+    plain_title = _strip_site(title_tag, site, sections) if title_tag else ""
+    candidates = [h for h in h1s if key(h) and key(h) != key(site)]
+    base = candidates[0] if candidates else (og_title or plain_title)
+    if not base:
+        return TitleChoice(None, "title.none")
+    forms = [f for f in (base, plain_title, og_title or "") if f]
+
+    for index, line in enumerate(opening[:3]):
+        line_key = key(line)
+        if (len(line) <= 120 and not _SENTENCE_END.search(line) and len(line_key) >= 4
+                and any(line_key in key(f) and len(line_key) * 2 >= len(key(_strip_tags(f, sections)))
+                        for f in forms)):
+            return TitleChoice(line, "title.body-opening", index)
+
+    for hint in hints:
+        hint_key = key(hint)
+        if hint_key and not _TRUNCATED.search(hint) and any(hint_key in key(f) for f in forms):
+            return TitleChoice(hint, "title.anchor-text")
+
+    cleaned = _strip_tags(_strip_site(base, site, sections), sections)
+    # <title> often keeps punctuation (——, ：) that an <h1> lost: prefer the richer form.
+    richer = _strip_tags(plain_title, sections)
+    if key(richer) == key(cleaned) and len(richer) > len(cleaned):
+        cleaned = richer
+    if first_match(cleaned, ("spam",)):
+        return TitleChoice(None, "title.spam")
+    repaired = _strip_glued_keyword(cleaned, body)
+    if repaired != cleaned:
+        return TitleChoice(repaired, "title.glued-keyword")
+    return TitleChoice(cleaned, "title.h1" if candidates else "title.title-tag")
