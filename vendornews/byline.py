@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from vendornews.page import Line, Page
-from vendornews.rules import first_match
+from vendornews.rules import first_match, normalize
 
 _NEXT_LABEL = (
     r"(?=\s{2,}|\s*(?:[|｜/]|文章)?\s*(?:来源|作者|记者|编辑|责任编辑|责编|发布|发表|更新|时间|日期|阅读|浏览|"
@@ -26,9 +26,12 @@ _REPORTER_RE = re.compile(
 )
 EDITOR_RE = re.compile(r"(?:责任编辑|责编|编辑)\s*[:：]\s*" + _NAME + r"(?=[\s)）]|$)")
 _SITE_SELF = re.compile(r"^(本站|本网|本站原创|原创|本公司|网站编辑|管理员|admin)$", re.I)
+_NOT_AN_AUTHOR = re.compile(r"^(本站|本网|本站原创|原创|佚名|未知|不详)$")
 _NOT_A_SOURCE = re.compile(r"^(转载文章|转载|未知|不详|佚名|\d.*)$")
 _TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|–|—|--|\s-\s)\s*")
 _CRUMB_SPLIT = re.compile(r"\s*(?:>|&gt;|»|›|→|/|\\)\s*")
+_TITLE_SUFFIX = re.compile(r"\S\s*(?:_|\||｜|–|—|-|·)\s*([^-_|｜–—·]{2,30})$")
+_BRAND_CLASS = re.compile(r"(^|[\s_-])(site-?title|site-?name|sitename|logo)($|[\s_-])", re.I)
 _CRUMB_SKIP = re.compile(r"^(正文|内容|详情|详细内容|文章详情|阅读文章|首页|网站首页|主页|当前位置.*|您的位置.*)$")
 
 
@@ -39,14 +42,29 @@ class Byline:
     editor: str | None
 
 
+def _branding(page: Page) -> str | None:
+    """Text (or logo ``alt``) of the page's site-title / logo element."""
+    for element in page.body.iter():
+        names = f"{element.get('class', '')} {element.get('id', '')}"
+        if not _BRAND_CLASS.search(names):
+            continue
+        text = normalize(element.text_content())
+        if not text:
+            text = next((normalize(img.get("alt", "")) for img in element.iter("img")), "")
+        if 2 <= len(text) <= 30:
+            return text
+    return None
+
+
 def site_name(page: Page) -> str:
-    """The site's own name: og:site_name, else the last segment of ``<title>``, else the host."""
+    """The site's own name: og:site_name, the site-title or logo, the end of ``<title>``, the host."""
     for key in ("og:site_name", "application-name"):
         if page.meta.get(key):
             return page.meta[key]
-    segments = [s for s in _TITLE_SPLIT.split(page.title_tag) if s]
-    if len(segments) >= 2 and len(segments[-1]) <= 30:
-        return segments[-1]
+    if brand := _branding(page):
+        return brand
+    if m := _TITLE_SUFFIX.search(page.title_tag):
+        return m[1].strip()
     return page.host
 
 
@@ -79,7 +97,7 @@ def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: P
                 source = value
         if author is None and (m := AUTHOR_RE.search(text)):
             value = _clean_value(m[1])
-            if value and not _SITE_SELF.match(value) or value == "小编":
+            if value and not _NOT_AN_AUTHOR.match(value):
                 author = value
         if author is None and (m := _REPORTER_RE.search(text)):
             author = _clean_value(m[1])
@@ -99,18 +117,21 @@ def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: P
             editor = _clean_value(m[1])
     if author is None:
         meta_author = page.meta.get("author") or page.meta.get("article:author")
-        if meta_author and not _SITE_SELF.match(meta_author) and len(meta_author) <= 30 and meta_author != editor:
+        if meta_author and not _NOT_AN_AUTHOR.match(meta_author) and len(meta_author) <= 30 and meta_author != editor:
             author = meta_author
     return Byline(source, author, editor)
 
 
 def is_byline(line: Line) -> bool:
     """A short line that carries labeled publish metadata (date, source, author, counter)."""
-    if len(line.text) > 150 or line.link_density > 0.5:
+    if len(line.text) > 150:
         return False
     labels = len(re.findall(
         r"(发布时间|发布日期|发表时间|发表于|发布于|更新时间|时间\s*[:：]|日期\s*[:：]|来源\s*[:：]|"
         r"作者\s*[:：]?|记者\s*[:：]|编辑\s*[:：]|阅读\s*[:：]|浏览|点击\s*[:：])",
         line.text,
     ))
-    return labels >= 2 or (labels == 1 and len(line.text) <= 60 and first_match(line.text, ("spam",)) is None)
+    if labels >= 2:
+        return True
+    return (labels == 1 and len(line.text) <= 60 and line.link_density <= 0.5
+            and first_match(line.text, ("spam",)) is None)

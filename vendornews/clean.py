@@ -46,6 +46,7 @@ class CleanPage:
     header_lines: list[Line]
     byline_lines: list[Line]
     breadcrumb: Line | None
+    heading: str | None  # the line just above the byline: the visible headline when no <h1>
     link_heavy: bool
     lang: str
     sections: set[str] = field(default_factory=set)
@@ -53,6 +54,8 @@ class CleanPage:
 
 def _decide(line: Line, template: SiteTemplate | None) -> str | None:
     text = line.text
+    if line.block.tag == "h1":
+        return "title.heading"
     if rule := first_match(text, ("spam",)):
         return rule.id
     if is_byline(line):
@@ -106,6 +109,12 @@ def clean_page(
         max(0, first_kept - 8),
     )
     header = [d.line for d in decisions[title_index:first_kept]]
+    first_byline = next((i for i, d in enumerate(decisions[:first_kept]) if is_byline(d.line)), None)
+    heading = None
+    if first_byline:
+        above = decisions[first_byline - 1].line
+        if 4 <= len(above.text) <= 120 and first_match(above.text, ("boilerplate", "spam")) is None:
+            heading = above.text
     bylines = [d.line for d in decisions if is_byline(d.line)]
     breadcrumb = next((d.line for d in decisions if _BREADCRUMB.search(d.line.text)
                        and first_match(d.line.text, ("boilerplate",)) is not None), None)
@@ -123,6 +132,7 @@ def clean_page(
         header_lines=header,
         byline_lines=bylines,
         breadcrumb=breadcrumb,
+        heading=heading,
         link_heavy=main_chars > 0 and link_chars > 0.5 * main_chars,
         lang="zh" if cjk * 5 >= body_chars else "en",
         sections=_section_names(page),

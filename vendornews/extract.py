@@ -94,7 +94,8 @@ def extract_article(
     sections = first.sections | ({section} if section else set())
     body_lines = [line for c in cleaned for line in c.kept]
     body_text = "\n".join(body_lines)
-    choice = choose_title(page.h1s, page.title_tag, page.meta.get("og:title"), site, sections,
+    headings = page.h1s or ([first.heading] if first.heading else [])
+    choice = choose_title(headings, page.title_tag, page.meta.get("og:title"), site, sections,
                           first.kept[:3], hints, body_text)
     removed: list[Removal] = [r for c in cleaned for r in c.removed]
     if choice.opening_line is not None:

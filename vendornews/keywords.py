@@ -31,3 +31,8 @@ def top_keywords(title: str, body: str, limit: int = 8) -> list[str]:
 def tokens(text: str) -> list[str]:
     """jieba's segmentation of ``text`` (precise mode)."""
     return [str(t) for t in _tokenizer().lcut(text)]
+
+
+def word_frequency(word: str) -> int:
+    """How often jieba's dictionary saw ``word`` (0 when it is not in the dictionary)."""
+    return int(_tokenizer().FREQ.get(word, 0))

@@ -21,9 +21,12 @@ class SiteTemplate:
     min_share: float = 0.3
     pages: int = 0
     counts: Counter[str] = field(default_factory=Counter)
+    frozen: bool = False  # set after a first pass over a batch: later pages are not counted again
 
     def observe(self, lines: Iterable[str]) -> None:
         """Count one page's lines (each distinct line once per page)."""
+        if self.frozen:
+            return
         self.pages += 1
         self.counts.update({line for line in lines if len(line) <= MAX_TEMPLATE_LINE})
 

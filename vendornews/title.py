@@ -20,12 +20,13 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vendornews.keywords import tokens
+from vendornews.keywords import tokens, word_frequency
 from vendornews.rules import first_match
 
 _TAG_PREFIX = re.compile(r"^\s*[【\[]([^】\]]{1,20})[】\]]\s*")
 _SPLIT = re.compile(r"\s*(?:_|\||｜|–|--|\s-\s|—(?!—))\s*")
 _TRUNCATED = re.compile(r"(…|\.\.\.|。。。)$")
+RARE_WORD = 100  # jieba dictionary count below which a word may be a glued-on keyword
 _SENTENCE_END = re.compile(r"[。！？!?；;]$")
 
 
@@ -42,6 +43,8 @@ class TitleChoice:
 
 
 def _strip_site(text: str, site: str, sections: set[str]) -> str:
+    if site and text.endswith(site) and len(text) > len(site) + 4 and text[-len(site) - 1] in "-_|–—·:：":
+        text = text[: -len(site) - 1].rstrip()
     segments = [s for s in _SPLIT.split(text) if s]
     while len(segments) > 1 and (key(segments[-1]) in {key(site), *map(key, sections)}
                                  or len(segments[-1]) <= 12 and key(site) in key(segments[-1])):
@@ -66,20 +69,29 @@ def _strip_tags(text: str, sections: set[str]) -> str:
     return text.strip()
 
 
+def _is_glued_word(word: str, body_key: str) -> bool:
+    """A rare Chinese word (an SEO keyword, say) that the body never uses."""
+    return (len(word) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in word)
+            and key(word) not in body_key and word_frequency(word) < RARE_WORD)
+
+
 def _strip_glued_keyword(text: str, body: str) -> str:
-    """Drop trailing nouns the body never mentions (e.g. ``…展开半边莲``)."""
+    """Drop trailing rare words the body never uses, glued to a word it does (``…展开半边莲``).
+
+    Strict on purpose: the word before the cut must be a body word of two or more
+    characters, so a headline ending ``…新局面`` (``新`` + ``局面``) is left alone, and the
+    cut words must be rare in jieba's dictionary (common words end real headlines).
+    """
     body_key = key(body)
     words = tokens(text)
     cut = 0
-    while len(words) - cut > 2:
-        word = words[-1 - cut]
-        if len(word) < 2 or not all("\u4e00" <= ch <= "\u9fff" for ch in word) or key(word) in body_key:
-            break
+    while cut < 3 and len(words) > cut + 1 and _is_glued_word(words[-1 - cut], body_key):
         cut += 1
-    if not cut or cut > 3:
-        return text
-    kept = "".join(words[:-cut]).rstrip()
-    return kept if len(key(kept)) >= 6 and key(words[-1 - cut]) in body_key else text
+    for size in range(cut, 0, -1):
+        kept = "".join(words[:-size]).rstrip()
+        if len(words[-1 - size]) >= 2 and len(key(kept)) >= 6:
+            return kept
+    return text
 
 
 def choose_title(
