@@ -95,7 +95,11 @@ _FILE_EXT = re.compile(
     re.I,
 )
 # URL path words (whole segments, or "_-."-separated tokens of the last one) of non-news pages.
-_OTHER_WORDS = frozenset(
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_OTHER_WORDS = _wordset(
     """product products prod pro chanpin cp cpzx cpzs cplb goods shop mall store item items
     cart order buy price baojia about aboutus about-us gsjj gywm guanyu jianjie intro
     introduction company-profile profile culture wenhua qywh contact contactus contact-us
@@ -105,14 +109,14 @@ _OTHER_WORDS = frozenset(
     member members user users account search tag tags author feed rss comment comments
     wp-admin wp-login wp-content wp-includes wp-json admin print sitemap map team service
     services fuwu shfw solution solutions fangan equipment shebei gallery photo photos album
-    tupian picture pictures image images partner partners link links""".split()
+    tupian picture pictures image images partner partners link links"""
 )
 # Words of news sections in URLs (pinyin initials are common: xwzx 新闻中心, hydt 行业动态 …).
-_NEWS_WORDS = frozenset(
+_NEWS_WORDS = _wordset(
     """news xinwen xwzx xwdt xwzs zixun zxzx zx dongtai dt gsxw gsdt qydt qyxw hyxw hydt hyzx
     hyzs jszx jswz jszs jishu hangye gongsi qiye faq faqs cjwt wenda zhishi baike article
     articles archives blog blogs post posts info infos information notice gonggao press media
-    knowledge industry insights journal""".split()
+    knowledge industry insights journal"""
 )
 _LIST_LEAF = re.compile(
     r"^(?:list|lists|index|default|category|class|column|lanmu|more)(?:[_-][\w-]*)?$", re.I
@@ -159,8 +163,8 @@ _SECTION_TEXT = re.compile(
 )
 _SECTION_WORD = re.compile(r"新闻|资讯|动态|问答|百科|文章|公告|快讯|报道|常见问题|知识"
                            r"|\bnews\b|\bblog\b|\bfaqs?\b|\barticles?\b", re.I)
-_MORE_TEXT = re.compile(r"^(?:more|更多|查看更多|更多资讯|更多新闻|更多>+|more>+|more\+|\+more|>>|»)$",
-                        re.I)
+_MORE_TEXT = re.compile(
+    r"^(?:more|更多|查看更多|更多资讯|更多新闻|更多>+|more>+|more\+|\+more|>>|»)$", re.I)
 _HOME_TEXT = re.compile(r"^(?:首页|网站首页|返回首页|主页|home|homepage|回到首页)$", re.I)
 _OTHER_TEXT = re.compile(
     r"^(?:产品|关于|联系|在线|人才|荣誉|资质|工程|成功|客户|视频|下载|售后|服务|招聘|加入|企业文化|"
@@ -389,17 +393,19 @@ def classify_link(url: str, anchor_text: str = "", context: LinkContext | None =
     if ctx.page_url and not same_site(url, ctx.page_url):
         return LinkKind.OTHER
     target = parts.path + ("?" + parts.query if parts.query else "")
-    if ctx.override and ctx.override.exclude_pattern and ctx.override.exclude_pattern.search(target):
+    override = ctx.override or SiteOverride()
+    if override.exclude_pattern and override.exclude_pattern.search(target):
         return LinkKind.OTHER
     text = _norm_text(anchor_text)
     path, query = parts.path or "/", _query(url)
     if _FILE_EXT.search(path) or _SPAM_TEXT.search(text) or set(query) & _UTILITY_PARAMS:
         return LinkKind.OTHER
-    if ctx.override and ctx.override.article_pattern and ctx.override.article_pattern.search(target):
+    if override.article_pattern and override.article_pattern.search(target):
         return LinkKind.ARTICLE
 
     pager = _pager_text(text)
-    pagerish = bool(_PAGER_TEXT.match(pager)) and (ctx.in_pager or bool(_STRONG_PAGER_TEXT.match(pager)))
+    pagerish = bool(_PAGER_TEXT.match(pager)) and (
+        ctx.in_pager or bool(_STRONG_PAGER_TEXT.match(pager)))
 
     # Pages of the article this link sits on come first: "第2页" must not become an article.
     if ctx.page_kind is LinkKind.ARTICLE and ctx.page_url:

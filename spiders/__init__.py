@@ -1,0 +1,1 @@
+"""Scrapy side of vendornews: the settings module and the ``vendor_news`` spider."""

@@ -1,0 +1,93 @@
+"""Scrapy settings for vendornews: plain constants, one documented choice each.
+
+Everything here can be overridden per run with ``-s NAME=VALUE`` (tests crawl fast with
+``-s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0``).
+"""
+
+from vendornews.record import CSV_FIELDS
+
+# Project name, used in the default log lines and stats.
+BOT_NAME = "vendornews"
+
+# Where Scrapy looks for spiders; the package is importable from the checkout and when installed.
+SPIDER_MODULES = ["spiders"]
+# `scrapy genspider` writes new spiders here.
+NEWSPIDER_MODULE = "spiders"
+
+# Identify honestly: vendor sites see who crawls them and can block the token in robots.txt.
+USER_AGENT = "vendornews/0.1 (news crawler for vendor sites; obeys robots.txt)"
+
+# Never fetch what a site's robots.txt disallows (decoy / admin / preview paths).
+ROBOTSTXT_OBEY = True
+
+# The spider yields raw pages; this pipeline turns them into records or drops non-articles.
+ITEM_PIPELINES = {"pipelines.extract.ExtractPipeline": 300}
+
+# Exports of every crawl: JSON lines (all fields) and a CSV that Excel opens as UTF-8 (BOM),
+# both under the spider's `output_dir` argument (default "output"), one pair per run.
+FEEDS = {
+    "%(output_dir)s/news-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf8"},
+    "%(output_dir)s/news-%(time)s.csv": {
+        "format": "csv",
+        "encoding": "utf-8-sig",
+        "fields": list(CSV_FIELDS),
+    },
+}
+# Feeds given on the command line (-o/-O) write real characters, not \u escapes.
+FEED_EXPORT_ENCODING = "utf-8"
+
+# Politeness: small vendor hosts on shared hosting fall over under parallel crawling.
+# Total parallel requests over all sites.
+CONCURRENT_REQUESTS = 16
+# Parallel requests per site (Scrapy's download slot is the host name).
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# Base delay between requests to one site, randomised 0.5x-1.5x; AutoThrottle adjusts from here.
+DOWNLOAD_DELAY = 0.5
+# Adapt the delay to the site's response times instead of a fixed rate.
+AUTOTHROTTLE_ENABLED = True
+# First delay AutoThrottle uses (seconds).
+AUTOTHROTTLE_START_DELAY = 1.0
+# Upper bound of the adaptive delay when a site is slow (seconds).
+AUTOTHROTTLE_MAX_DELAY = 30.0
+# Average parallel requests AutoThrottle aims for per site.
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# Retry transient failures (5xx, 408, 429, timeouts, dropped connections) a few times:
+# small hosts often answer 503 under load.
+RETRY_ENABLED = True
+# Retries per request after the first attempt.
+RETRY_TIMES = 3
+# Status codes worth retrying.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# Seconds before a request times out (then it is retried).
+DOWNLOAD_TIMEOUT = 30
+# Refuse bodies above 20 MB: no news page is that big; protects memory.
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+# Log a warning for bodies above 5 MB.
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+
+# Follow redirects (old article URLs 301 to new ones); the final URL is recorded.
+REDIRECT_ENABLED = True
+# Give up after this many hops (redirect loops).
+REDIRECT_MAX_TIMES = 5
+
+# Link hops from a start page (home -> section -> list -> article -> related ...). List
+# pagination does not count (the spider resets depth there), so long archives stay reachable;
+# the per-site page cap below bounds them instead.
+DEPTH_LIMIT = 8
+# At most this many requests per site per crawl (continuation pages of an article in
+# progress are always fetched, so no article is cut in half).
+VENDORNEWS_MAX_PAGES_PER_SITE = 5000
+# Optional TOML file of per-site overrides; None = the bundled vendornews/overrides.toml.
+VENDORNEWS_OVERRIDES_FILE = None
+
+# Scrapy's asyncio reactor (needed for `async def start`).
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+# Log dropped non-articles as one INFO line (Scrapy's default dumps the whole item, page bytes
+# included, as a WARNING).
+LOG_FORMATTER = "spiders.vendor_news.LogFormatter"
+
+# INFO: one line per crawl stage and the final stats, not one per request.
+LOG_LEVEL = "INFO"

@@ -1,0 +1,269 @@
+"""The ``vendor_news`` spider: from vendor home pages to their news articles.
+
+    scrapy crawl vendor_news -a start_urls=URL[,URL...] [-a sites_file=PATH] [-a output_dir=DIR]
+
+From each start page (a home or news-list page) it follows news sections, their pagination
+and article links, and the site's sitemaps; it stays on the start page's site. Every link
+decision comes from :mod:`vendornews.discover`. It yields one item per article: page 1 and
+the article's continuation pages (正文分页), fetched in a chain and merged, for the
+extraction pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import scrapy
+from scrapy import logformatter
+from scrapy.http import Request, Response, TextResponse
+from twisted.python.failure import Failure
+
+from vendornews.discover import (
+    LinkContext,
+    LinkKind,
+    SiteOverride,
+    classify_link,
+    continuation_links,
+    extract_links,
+    load_overrides,
+    override_for,
+    parse_html,
+    parse_sitemap,
+    site_key,
+    sitemaps_from_robots,
+)
+from vendornews.record import FetchedPage
+
+# A multi-page article longer than this is cut (pages beyond are not fetched).
+MAX_ARTICLE_PAGES = 50
+# Request priorities: finish articles in progress first, then articles, then list pages.
+_PRIORITY = {"continuation": 20, "article": 10, "list": 0, "meta": 30}
+
+
+def read_sites_file(path: str | Path) -> list[str]:
+    """Start URLs of a sites file: one per line, ``#`` comments and blank lines ignored."""
+    urls = []
+    for line in Path(path).read_text(encoding="utf-8-sig").splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            urls.append(line)
+    return urls
+
+
+def _normalize_start(url: str) -> str:
+    return url if "://" in url else "http://" + url
+
+
+def _fetched(response: Response) -> FetchedPage:
+    headers = {str(k).lower(): str(v) for k, v in response.headers.to_unicode_dict().items()}
+    return FetchedPage(url=response.url, body=response.body, headers=headers)
+
+
+class LogFormatter(logformatter.LogFormatter):
+    """Dropped non-articles are routine: one INFO line with the reason, not the page bytes."""
+
+    def dropped(self, item: Any, exception: BaseException, response: Response | Failure | None,
+                spider: scrapy.Spider) -> logformatter.LogFormatterResult:
+        return {"level": logging.INFO, "msg": "Dropped: %(exception)s",
+                "args": {"exception": exception}}
+
+
+@dataclass
+class _Article:
+    """A multi-page article being fetched: pages so far and pages still to fetch."""
+
+    pages: list[FetchedPage]
+    crawled_at: str
+    fetched: set[str]
+    pending: list[str] = field(default_factory=list)
+
+    def add_pending(self, urls: Iterable[str]) -> None:
+        for url in urls:
+            if url not in self.fetched and url not in self.pending:
+                self.pending.append(url)
+
+    def item(self) -> dict[str, Any]:
+        return {"pages": self.pages, "crawled_at": self.crawled_at}
+
+
+class VendorNewsSpider(scrapy.Spider):
+    name = "vendor_news"
+
+    def __init__(self, start_urls: str = "", sites_file: str = "", output_dir: str = "output",
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        urls = [u.strip() for u in start_urls.split(",") if u.strip()]
+        if sites_file:
+            urls += read_sites_file(sites_file)
+        if not urls:
+            raise ValueError("no start URL: pass -a start_urls=URL[,URL...] or -a sites_file=PATH")
+        self.site_starts = list(dict.fromkeys(_normalize_start(u) for u in urls))
+        self.sites = {site_key(u) for u in self.site_starts}
+        # OffsiteMiddleware: the hosts without "www." (it allows their subdomains; the
+        # stricter same-site check is ours, per response and per link).
+        self.allowed_domains = sorted({site_key(u).split(":")[0] for u in self.site_starts})
+        # A feed URI parameter: FEEDS write to %(output_dir)s.
+        self.output_dir = output_dir
+        self.overrides: dict[str, SiteOverride] = {}
+        self.max_pages = 0
+        self._requested: Counter[str] = Counter()
+        self._capped: set[str] = set()
+        self._articles_seen: set[str] = set()
+
+    # ------------------------------------------------------------------ start
+
+    async def start(self) -> AsyncIterator[Request]:
+        self.overrides = load_overrides(self.settings.get("VENDORNEWS_OVERRIDES_FILE"))
+        self.max_pages = self.settings.getint("VENDORNEWS_MAX_PAGES_PER_SITE")
+        for url in self.site_starts:
+            origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+            requests = [self._request(url, "list", self.parse_list)]
+            override = override_for(url, self.overrides)
+            for path in override.list_pages if override else ():
+                requests.append(self._request(urljoin(url, path), "list", self.parse_list))
+            requests.append(self._request(origin + "/robots.txt", "meta", self.parse_robots,
+                                          errback=self.robots_failed, cb_kwargs={"start": url}))
+            for request in requests:
+                if request is not None:
+                    yield request
+
+    def _request(self, url: str, kind: str, callback: Any, **kwargs: Any) -> Request | None:
+        """A request for a page of one of the crawled sites, within the per-site page cap."""
+        site = site_key(url)
+        if site not in self.sites:
+            return None
+        if kind != "continuation":
+            if self.max_pages and self._requested[site] >= self.max_pages:
+                if site not in self._capped:
+                    self._capped.add(site)
+                    self.logger.warning("page cap (%d) reached for %s", self.max_pages, site)
+                return None
+            self._requested[site] += 1
+        return Request(url, callback=callback, priority=_PRIORITY[kind], **kwargs)
+
+    def _on_site(self, response: Response) -> bool:
+        """False for a response that redirects left the crawled sites (never used)."""
+        return site_key(response.url) in self.sites
+
+    def _override(self, url: str) -> SiteOverride | None:
+        return override_for(url, self.overrides)
+
+    # ------------------------------------------------------------------ robots, sitemaps
+
+    def parse_robots(self, response: Response, start: str) -> Iterator[Request]:
+        """Sitemaps named in robots.txt; the usual places when it names none."""
+        named = []
+        if isinstance(response, TextResponse) and self._on_site(response):
+            named = [urljoin(response.url, u) for u in sitemaps_from_robots(response.text)]
+        yield from self._sitemap_requests(named or self._guessed_sitemaps(start))
+
+    def robots_failed(self, failure: Failure) -> Iterator[Request]:
+        yield from self._sitemap_requests(
+            self._guessed_sitemaps(failure.request.cb_kwargs["start"]))  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _guessed_sitemaps(start: str) -> list[str]:
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(start))
+        return list(dict.fromkeys([origin + "/sitemap.xml", urljoin(start, "sitemap.xml")]))
+
+    def _sitemap_requests(self, urls: Iterable[str]) -> Iterator[Request]:
+        for url in urls:
+            request = self._request(url, "meta", self.parse_sitemap)
+            if request is not None:
+                yield request
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        if not self._on_site(response):
+            return
+        pages, children = parse_sitemap(response.body)
+        yield from self._sitemap_requests(urljoin(response.url, u) for u in children)
+        ctx = LinkContext(page_url=response.url, override=self._override(response.url))
+        for url in (urljoin(response.url, u) for u in pages):
+            yield from self._follow(url, classify_link(url, "", ctx))
+
+    # ------------------------------------------------------------------ lists and articles
+
+    def _follow(self, url: str, kind: LinkKind) -> Iterator[Request]:
+        request = None
+        if kind is LinkKind.ARTICLE:
+            request = self._request(url, "article", self.parse_article)
+        elif kind is LinkKind.LIST:
+            request = self._request(url, "list", self.parse_list)
+        elif kind is LinkKind.PAGINATION:
+            # List page N is as close to the news as page 1: pagination does not add depth.
+            request = self._request(url, "list", self.parse_list, meta={"depth_reset": True})
+        if request is not None:
+            yield request
+
+    def parse_list(self, response: Response) -> Iterator[Request]:
+        """A home or news-list page: follow articles, sections and pagination."""
+        if not isinstance(response, TextResponse) or not self._on_site(response):
+            return
+        for link in extract_links(response.text, response.url, page_kind=LinkKind.LIST,
+                                  override=self._override(response.url)):
+            yield from self._follow(link.url, link.kind)
+
+    def parse_article(self, response: Response) -> Iterator[Request | dict[str, Any]]:
+        """Page 1 of an article: follow its links, fetch its continuation pages, yield it."""
+        if not isinstance(response, TextResponse) or not self._on_site(response):
+            return
+        if response.meta.get("redirect_urls") and self._not_an_article(response.url):
+            yield from self.parse_list(response)
+            return
+        key = urldefrag(response.url)[0]
+        if key in self._articles_seen:
+            return
+        self._articles_seen.add(key)
+        tree = parse_html(response.text)
+        for link in extract_links(tree, response.url, page_kind=LinkKind.ARTICLE,
+                                  override=self._override(response.url)):
+            if link.kind is not LinkKind.CONTINUATION:
+                yield from self._follow(link.url, link.kind)
+        article = _Article(pages=[_fetched(response)],
+                           crawled_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                           fetched={key, urldefrag(response.request.url)[0]
+                                    if response.request else key})
+        article.add_pending(continuation_links(tree, response.url))
+        yield from self._next_page(article)
+
+    def _not_an_article(self, url: str) -> bool:
+        """A redirect that landed on a start page, a list or a later page of some article."""
+        if url in self.site_starts or urlsplit(url).path in ("", "/"):
+            return True
+        return classify_link(url) in (LinkKind.LIST, LinkKind.PAGINATION, LinkKind.CONTINUATION)
+
+    def _next_page(self, article: _Article) -> Iterator[Request | dict[str, Any]]:
+        while article.pending and len(article.pages) < MAX_ARTICLE_PAGES:
+            url = article.pending.pop(0)
+            article.fetched.add(url)
+            request = self._request(url, "continuation", self.parse_continuation,
+                                    cb_kwargs={"article": article},
+                                    errback=self.continuation_failed, dont_filter=True)
+            if request is not None:
+                yield request
+                return
+        yield article.item()
+
+    def parse_continuation(self, response: Response,
+                           article: _Article) -> Iterator[Request | dict[str, Any]]:
+        """Page N of an article: keep it, queue the pages it links to, go on."""
+        if isinstance(response, TextResponse) and self._on_site(response):
+            url = urldefrag(response.url)[0]
+            if url not in {p.url for p in article.pages}:
+                article.pages.append(_fetched(response))
+                article.fetched.add(url)
+                article.add_pending(continuation_links(response.text, response.url))
+        yield from self._next_page(article)
+
+    def continuation_failed(self, failure: Failure) -> Iterator[Request | dict[str, Any]]:
+        """A continuation page failed (404, robots, timeout): go on without it."""
+        request = failure.request  # type: ignore[attr-defined]
+        self.logger.info("continuation page failed: %s (%s)", request.url, failure.value)
+        yield from self._next_page(request.cb_kwargs["article"])
