@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lxml import html
-
 from vendornews.byline import is_byline
 from vendornews.content import main_region
 from vendornews.decode import decode_html
@@ -23,6 +21,7 @@ from vendornews.title import key
 
 OUTSIDE = "structure.outside-main"
 LINK_LINE = "structure.link-line"
+READABILITY_DROP = "structure.readability-dropped"
 _BREADCRUMB = re.compile(r"^(当前位置|您的位置|你的位置|您现在的位置|所在位置|位置)\s*[:：]|\S\s*(>|»|›)\s*\S")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -69,10 +68,6 @@ def _decide(line: Line, template: SiteTemplate | None) -> str | None:
     return None
 
 
-def _region_members(region: list[html.HtmlElement]) -> set[int]:
-    return {id(element) for top in region for element in top.iter()}
-
-
 def _section_names(page: Page) -> set[str]:
     """Link texts of the site's navigation: candidates for 【section】 title tags."""
     names = set()
@@ -94,12 +89,16 @@ def clean_page(
     page = parse_page(text, fetched.url)
     if template is not None:
         template.observe(line.text for line in page.lines)
-    region = main_region(page.body)
-    members = _region_members(region) if region else {id(e) for e in page.body.iter()}
+    region = main_region(page.body) or set(page.body.iter())
     decisions: list[Decision] = []
     for line in page.lines:
-        in_main = id(line.block) in members
-        decisions.append(Decision(line, in_main, _decide(line, template) if in_main else OUTSIDE))
+        if line.block in region:
+            decisions.append(Decision(line, True, _decide(line, template)))
+        elif any(a in region for a in line.block.iterancestors()):
+            # Inside the article, but readability's own cleaning left it out.
+            decisions.append(Decision(line, True, _decide(line, template) or READABILITY_DROP))
+        else:
+            decisions.append(Decision(line, False, OUTSIDE))
     kept = [d.line.text for d in decisions if d.rule is None]
     removed = [Removal(d.rule, d.line.text) for d in decisions if d.in_main and d.rule]
     first_kept = next((i for i, d in enumerate(decisions) if d.rule is None), len(decisions))
@@ -119,7 +118,7 @@ def clean_page(
     breadcrumb = next((d.line for d in decisions if _BREADCRUMB.search(d.line.text)
                        and first_match(d.line.text, ("boilerplate",)) is not None), None)
     main_lines = [d.line for d in decisions if d.in_main]
-    main_chars = sum(len(line.text) for line in main_lines)
+    main_chars = sum(len(key(line.text)) for line in main_lines)
     link_chars = sum(line.link_chars for line in main_lines)
     body_chars = sum(len(t) for t in kept)
     cjk = sum(1 for t in kept for _ in _CJK.finditer(t))

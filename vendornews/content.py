@@ -46,7 +46,11 @@ def _pruned_copy(body: html.HtmlElement) -> html.HtmlElement:
         if isinstance(element.tag, str):
             element.set(_MARK, str(index))
     pruned = copy.deepcopy(body)
-    doomed = [e for e in pruned.iter() if isinstance(e.tag, str) and _is_chrome(e)]
+    # A wrapper can carry a chrome-like name ("has-sidebar", an ASP.NET page-wide <form>):
+    # only elements holding a small share of the page's text are cut.
+    limit = 0.3 * len(pruned.text_content() or "")
+    doomed = [e for e in pruned.iter()
+              if isinstance(e.tag, str) and _is_chrome(e) and len(e.text_content() or "") < limit]
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()
@@ -58,30 +62,23 @@ def _pruned_copy(body: html.HtmlElement) -> html.HtmlElement:
     return pruned
 
 
-def main_region(body: html.HtmlElement) -> list[html.HtmlElement]:
-    """The original elements that readability's article is made of, in page order.
+def main_region(body: html.HtmlElement) -> set[html.HtmlElement]:
+    """The original elements that appear in readability's article.
 
-    Empty when readability finds nothing; the caller then falls back to the whole body.
+    readability may regroup segments of the page into one container and drops low-value
+    children (link lists, forms); the set holds exactly what it kept. Empty when it finds
+    nothing; the caller then falls back to the whole body.
     """
     wrapper = html.Element("html")
     wrapper.append(_pruned_copy(body))
     by_index = {e.get(_MARK): e for e in body.iter() if isinstance(e.tag, str)}
     try:
-        summary = Document(wrapper, min_text_length=10, retry_length=60).summary(html_partial=True)
+        summary = Document(wrapper).summary(html_partial=True)
     except Unparseable:
-        return []
+        return set()
     finally:
         for element in body.iter():
             if isinstance(element.tag, str):
                 element.attrib.pop(_MARK, None)
-    chosen = html.fromstring(summary)
-    picked: list[html.HtmlElement] = []
-    frontier = [chosen]
-    while frontier:
-        element = frontier.pop(0)
-        original = by_index.get(element.get(_MARK))
-        if original is not None and original.tag != "body":
-            picked.append(original)
-        else:
-            frontier[0:0] = list(element)
-    return picked
+    kept = (by_index.get(e.get(_MARK)) for e in html.fromstring(summary).iter())
+    return {e for e in kept if e is not None and e.tag != "body"}

@@ -113,7 +113,7 @@ def extract_article(
         body_text = "\n".join(body_lines)
     if len(key(body_text)) < MIN_BODY_CHARS:
         return NotArticle(pages[0].url, "no-body")
-    if first.link_heavy:
+    if all(c.link_heavy for c in cleaned):
         return NotArticle(pages[0].url, "link-list")
     byline: Byline = find_byline([line.text for line in first.header_lines + first.byline_lines],
                                  body_lines, site, page)

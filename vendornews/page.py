@@ -39,7 +39,8 @@ class Line:
 
     @property
     def link_density(self) -> float:
-        return self.link_chars / max(len(self.text), 1)
+        """Share of the line's letters and digits that sit inside links (punctuation ignored)."""
+        return self.link_chars / max(_word_chars(self.text), 1)
 
 
 @dataclass
@@ -61,6 +62,10 @@ class Page:
         return body if body is not None else self.root
 
 
+def _word_chars(text: str) -> int:
+    return sum(1 for ch in text if ch.isalnum())
+
+
 def _element_text(element: html.HtmlElement) -> str:
     return normalize(element.text_content())
 
@@ -77,7 +82,7 @@ def _segment(root: html.HtmlElement) -> list[Line]:
         nonlocal parts, link_chars, links
         text = normalize("".join(parts))
         if text:
-            lines.append(Line(text, block, min(link_chars, len(text)), links))
+            lines.append(Line(text, block, min(link_chars, _word_chars(text)), links))
         parts, link_chars, links = [], 0, 0
 
     def walk(element: html.HtmlElement, in_link: bool) -> None:
@@ -94,13 +99,13 @@ def _segment(root: html.HtmlElement) -> list[Line]:
         if element.text and tag:
             parts.append(element.text)
             if in_link or is_link:
-                link_chars += len(element.text.strip())
+                link_chars += _word_chars(element.text)
         for child in element:
             walk(child, in_link or is_link)
             if child.tail:
                 parts.append(child.tail)
                 if in_link or is_link:
-                    link_chars += len(child.tail.strip())
+                    link_chars += _word_chars(child.tail)
         if is_block:
             flush()
             parent = element.getparent()
