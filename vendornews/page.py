@@ -21,8 +21,12 @@ BLOCK_TAGS = frozenset(
     "section summary table tbody td tfoot th thead tr ul".split()
 )
 # Dropped before anything reads the tree: never text a reader sees.
-_INVISIBLE_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed",
-                   "select", "textarea", "button", "input", "svg", "canvas")
+_INVISIBLE_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed")
+# Controls hold little text of their own; when one holds a lot, a broken page has nested
+# the rest of the page inside it (an unclosed <button>), so only its tag goes. <svg> is
+# left alone: libxml2 does not know its self-closing children and may nest content in it.
+_CONTROL_TAGS = ("select", "textarea", "button", "input", "label")
+_CONTROL_TEXT = 200
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _PARSER = html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True,
                           huge_tree=False, no_network=True)
@@ -166,8 +170,13 @@ def parse_page(text: str, url: str) -> Page:
         for element in root.iter("time")
         if (value := element.get("datetime") or element.get("pubdate") or "")
     ]
-    for element in root.iter(*_INVISIBLE_TAGS):
+    for element in list(root.iter(*_INVISIBLE_TAGS)):
         element.drop_tree()
+    for element in list(root.iter(*_CONTROL_TAGS)):
+        if len(element.text_content() or "") <= _CONTROL_TEXT:
+            element.drop_tree()
+        else:
+            element.drop_tag()
     for element in root.xpath("//*[@hidden or @style]"):
         if element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", "")):
             element.drop_tree()
