@@ -15,11 +15,17 @@ _NEXT_LABEL = (
     r"(?=\s{2,}|\s*(?:[|｜/]|文章)?\s*(?:来源|作者|记者|编辑|责任编辑|责编|发布|发表|更新|时间|日期|阅读|浏览|"
     r"点击|人气|字号|字体|评论|分享|打印|关闭|收藏|【|\[|（|\(|\d{4}[-/年])|$)"
 )
-_NAME = r"([^\s:：|｜【】\[\]()（）<>]{1,40}?)"
-SOURCE_RE = re.compile(r"(?:文章来源|稿件来源|信息来源|新闻来源|来源|出处|Source)\s*[:：]\s*" + _NAME + _NEXT_LABEL, re.I)
+_NAME = r"([^\s:：|｜【】\[\]()（）<>=\"']{1,40}?)"
+SOURCE_RE = re.compile(
+    r"(?:文章来源|稿件来源|信息来源|新闻来源|来源|出处|Source)\s*[:：]\s*[\[【(（]?\s*" + _NAME
+    + r"\s*[\]】)）]?" + _NEXT_LABEL, re.I)
+# "2005年03月31日03:18 北京娱乐信报": an outlet printed right after the date, unlabeled.
+_DATED_OUTLET_RE = re.compile(r"\d{1,2}[:：]\d{2}(?:[:：]\d{2})?\s+([\u4e00-\u9fff]{2,12})$")
+# "据新华社拉萨电", "新华社北京3月5日电": a wire-service dateline opening the body.
+_DATELINE_RE = re.compile(r"^[(（]?据?([\u4e00-\u9fff]{1,8}?(?:社|网|报|台))[\u4e00-\u9fff\d]{0,10}?电")
 AUTHOR_RE = re.compile(
     r"(?:作者|撰稿|撰文|文\s*/|By)\s*[:：]?\s*(?!(?:编辑|来源|发布|日期|时间)\b)"
-    r"([^\s:：|｜【】\[\]()（）<>,，、]{1,20}(?:[ 、,，][\u4e00-\u9fff]{2,4}){0,3}?)" + _NEXT_LABEL, re.I
+    r"([^\s:：|｜【】\[\]()（）<>,，、=\"']{1,20}(?:[ 、,，][\u4e00-\u9fff]{2,4}){0,3}?)" + _NEXT_LABEL, re.I
 )
 _REPORTER_RE = re.compile(
     r"(?:[(（]|^|\s|电|讯)\s*(?:[^\s()（）]{0,8}?)记者\s*[:：]?\s*([\u4e00-\u9fff]{2,4}(?:[\s、]+[\u4e00-\u9fff]{2,4}){0,3})\s*(?=[)）]|$|\s|报道|摄)"
@@ -103,10 +109,16 @@ def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: P
             author = _clean_value(m[1])
         if editor is None and (m := EDITOR_RE.search(text)):
             editor = _clean_value(m[1])
-    edges = body_lines[:2] + body_lines[-3:]
+    if source is None:
+        for text in meta_lines:
+            if m := _DATED_OUTLET_RE.search(text):
+                source = m[1]
+                break
+    if source is None and body_lines and (m := _DATELINE_RE.search(body_lines[0])):
+        source = m[1]
+    # Credits sit at the body's edges: the first line's start, the last lines' ends.
+    edges = [line[:80] for line in body_lines[:2]] + [line[-120:] for line in body_lines[-3:]]
     for text in edges:
-        if len(text) > 120:
-            continue
         if author is None and (m := _REPORTER_RE.search(text)):
             author = _clean_value(m[1])
         if source is None and (m := SOURCE_RE.search(text)):

@@ -27,12 +27,28 @@ _TAG_PREFIX = re.compile(r"^\s*[【\[]([^】\]]{1,20})[】\]]\s*")
 _SPLIT = re.compile(r"\s*(?:_|\||｜|–|--|\s-\s|—(?!—))\s*")
 _TRUNCATED = re.compile(r"(…|\.\.\.|。。。)$")
 RARE_WORD = 100  # jieba dictionary count below which a word may be a glued-on keyword
+_NOT_HEADLINE = re.compile(r"[>»›]|^[\w.-]+\.(com|cn|net|org|gov|edu)(\.cn)?$", re.I)
 _SENTENCE_END = re.compile(r"[。！？!?；;]$")
 
 
 def key(text: str) -> str:
     """Letters and digits only: two forms of one headline compare equal."""
     return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum()).lower()
+
+
+def _bigrams(text: str) -> set[str]:
+    k = key(text)
+    return {k[i:i + 2] for i in range(len(k) - 1)}
+
+
+def _overlap(candidate: str, reference: str) -> float:
+    """Share of ``candidate``'s character bigrams found in ``reference``."""
+    grams = _bigrams(candidate)
+    return len(grams & _bigrams(reference)) / len(grams) if grams else 0.0
+
+
+def _is_heading(line: str) -> bool:
+    return 4 <= len(line) <= 60 and not _SENTENCE_END.search(line) and "，" not in line
 
 
 @dataclass(frozen=True)
@@ -106,11 +122,18 @@ def choose_title(
 ) -> TitleChoice:
     """Pick and repair the headline. ``opening`` are the body's first lines."""
     plain_title = _strip_site(title_tag, site, sections) if title_tag else ""
+    reference = og_title or plain_title
     candidates = [h for h in h1s if key(h) and key(h) != key(site)]
-    base = candidates[0] if candidates else (og_title or plain_title)
+    forms = [f for f in (*candidates, plain_title, og_title or "") if f]
+    if reference and candidates:
+        # An <h1> can be a logo, a domain or a breadcrumb: prefer one <title> agrees with.
+        best = max(candidates, key=lambda h: _overlap(h, reference))
+        candidates = [best] if _overlap(best, reference) >= 0.3 or not _NOT_HEADLINE.search(best) else []
+    base = candidates[0] if candidates else reference
     if not base:
+        if opening and _is_heading(opening[0]):
+            return TitleChoice(opening[0], "title.body-opening", 0)
         return TitleChoice(None, "title.none")
-    forms = [f for f in (base, plain_title, og_title or "") if f]
 
     for index, line in enumerate(opening[:3]):
         line_key = key(line)

@@ -34,9 +34,13 @@ class Rule:
         return len(line) <= self.max_len and self.pattern.search(line) is not None
 
 
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff\u200b-\u200d\ufeff]")
+
+
 def normalize(text: str) -> str:
-    """Runs of whitespace (ideographic and no-break spaces too) collapsed to one space."""
-    return " ".join(text.split())
+    """Runs of whitespace (ideographic and no-break spaces too) collapsed to one space;
+    icon-font glyphs (private use area) and zero-width characters removed."""
+    return " ".join(_PRIVATE_USE.sub("", text).split())
 
 
 def folded(text: str) -> str:
