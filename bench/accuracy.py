@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from vendornews.decode import decode_html
 from vendornews.extract import extract_article
@@ -391,7 +391,7 @@ def at_least(value: float) -> Target:
 class Column:
     key: str
     label: str
-    kind: str = "ratio"  # ratio | count | share
+    kind: Literal["ratio", "count", "share"] = "ratio"
     target: Target | None = None
 
     def show(self, figure: Any) -> str:
