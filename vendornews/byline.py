@@ -33,6 +33,12 @@ _REPORTER_RE = re.compile(
 EDITOR_RE = re.compile(r"(?:责任编辑|责编|编辑)\s*[:：]\s*" + _NAME + r"(?=[\s)）]|$)")
 _SITE_SELF = re.compile(r"^(本站|本网|本站原创|原创|本公司|网站编辑|管理员|admin)$", re.I)
 _NOT_AN_AUTHOR = re.compile(r"^(本站|本网|本站原创|原创|佚名|未知|不详)$")
+_EN_NAME = r"[A-Z][\w'’.-]+(?:\s+(?:[A-Z][\w'’.-]+|van|von|de|da|del|di|la|le)){0,3}"
+_EN_BYLINE_RE = re.compile(
+    r"^(?:By|Written by|Words by|Author:?|Posted by)\s+(" + _EN_NAME
+    + r"(?:\s*(?:,|and|&)\s*" + _EN_NAME + r")*)(?=$|\s*[|,•·-]|\s+(?:on|in|for|at|Updated|Published)\b)"
+)
+_AUTHOR_MARK = re.compile(r"(^|[\s_-])(author|byline|writer|author-name|article-author)($|[\s_-])", re.I)
 _NOT_A_SOURCE = re.compile(r"^(转载文章|转载|未知|不详|佚名|\d.*)$")
 _TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|–|—|--|\s-\s)\s*")
 _CRUMB_SPLIT = re.compile(r"\s*(?:>|&gt;|»|›|→|/|\\)\s*")
@@ -128,10 +134,56 @@ def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: P
         if editor is None and (m := EDITOR_RE.search(text)):
             editor = _clean_value(m[1])
     if author is None:
+        author = _english_byline(page) or _author_element(page) or _json_ld_author(page)
+    if author is None:
         meta_author = page.meta.get("author") or page.meta.get("article:author")
-        if meta_author and not _NOT_AN_AUTHOR.match(meta_author) and len(meta_author) <= 30 and meta_author != editor:
+        if meta_author and _looks_like_name(meta_author) and meta_author != editor:
             author = meta_author
     return Byline(source, author, editor)
+
+
+def _looks_like_name(value: str) -> bool:
+    """A person's or desk's name, not a handle, a URL or a slogan."""
+    if _NOT_AN_AUTHOR.match(value) or len(value) > 40 or "/" in value or "http" in value:
+        return False
+    return bool(re.search(r"[\u4e00-\u9fff]", value)) or " " in value.strip()
+
+
+def _english_byline(page: Page) -> str | None:
+    """``By Jane Doe`` / ``Written by Jane Doe and John Roe`` on a short line of the page."""
+    for line in page.lines:
+        if len(line.text) <= 90 and (m := _EN_BYLINE_RE.match(line.text)):
+            return m[1]
+    return None
+
+
+def _author_element(page: Page) -> str | None:
+    """The text of the first element marked as the author (rel/itemprop/class ``author``)."""
+    for element in page.body.iter():
+        if not isinstance(element.tag, str):
+            continue
+        marks = f"{element.get('class', '')} {element.get('id', '')} {element.get('rel', '')} {element.get('itemprop', '')}"
+        if not _AUTHOR_MARK.search(marks):
+            continue
+        text = re.sub(r"^(By|Written by|作者)\s*[:：]?\s*", "", normalize(element.text_content()), flags=re.I)
+        m = re.match(_EN_NAME + r"(?=$|\s*[,|(-]|\s+[A-Z][a-z]+,)", text)
+        if m and len(m[0].split()) >= 2:
+            return m[0]
+        if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", text):
+            return text
+    return None
+
+
+def _json_ld_author(page: Page) -> str | None:
+    for obj in page.json_ld:
+        authors = obj.get("author")
+        if not isinstance(authors, list):
+            authors = [authors]
+        names = [a.get("name") if isinstance(a, dict) else a for a in authors]
+        names = [n.strip() for n in names if isinstance(n, str) and _looks_like_name(n)]
+        if names:
+            return ", ".join(names)
+    return None
 
 
 def is_byline(line: Line) -> bool:

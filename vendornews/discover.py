@@ -1,7 +1,7 @@
 """Where the news is: is a link an article, a news list, list pagination or an article's page 2?
 
-Pure functions of a URL, its anchor text and the page around the link (lxml only, no
-Scrapy), so the crawler's decisions are tested on saved pages without a crawler. Nothing
+Pure functions of a URL, its anchor text and the page around the link (lxml, and the
+core's decoder for raw bytes; no Scrapy), so the crawler's decisions are tested on saved pages without a crawler. Nothing
 here is written for one site: the rules are URL shapes common to Chinese CMSes (DedeCMS
 ``/a/news/123.html``, ``list_1_2.html``, ``123_2.html``; PHPCMS and static ``/html/…/123.htm``;
 WordPress ``/archives/123/``, ``?p=123``, ``/2022/05/slug/``; ASP ``news_show.asp?id=``),
@@ -22,6 +22,8 @@ from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
+
+from vendornews.decode import decode_html
 
 __all__ = [
     "Link",
@@ -453,19 +455,22 @@ def classify_link(url: str, anchor_text: str = "", context: LinkContext | None =
 
 # --------------------------------------------------------------------------- pages
 
-def parse_html(page: str | bytes | lxml.html.HtmlElement) -> lxml.html.HtmlElement:
-    """One lxml tree from decoded text, raw bytes (meta charset honoured) or a tree."""
+def parse_html(page: str | bytes | lxml.html.HtmlElement,
+               content_type: str | None = None) -> lxml.html.HtmlElement:
+    """One lxml tree from decoded text, raw bytes (decoded as the core does) or a tree.
+
+    Bytes go through :func:`vendornews.decode.decode_html`: left to libxml2, a page that
+    declares GB2312 but holds a GBK-only character loses everything after it.
+    """
     if isinstance(page, lxml.html.HtmlElement):
         return page
-    if isinstance(page, str):
-        page = re.sub(r"^\ufeff?\s*<\?xml[^>]*>", "", page).encode("utf-8")
-        parser = lxml.html.HTMLParser(encoding="utf-8")
-    else:
-        parser = lxml.html.HTMLParser()
-    if not page.strip():
+    if isinstance(page, bytes):
+        page = decode_html(page, content_type)[0]
+    data = re.sub(r"^\ufeff?\s*<\?xml[^>]*>", "", page).encode("utf-8")
+    if not data.strip():
         return lxml.html.fromstring("<html></html>")
     try:
-        return lxml.html.document_fromstring(page, parser=parser)
+        return lxml.html.document_fromstring(data, parser=lxml.html.HTMLParser(encoding="utf-8"))
     except (lxml.etree.ParserError, ValueError):
         return lxml.html.fromstring("<html></html>")
 
