@@ -25,6 +25,7 @@ from scrapy import logformatter
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
+from vendornews.decode import decode_html
 from vendornews.discover import (
     LinkContext,
     LinkKind,
@@ -59,6 +60,12 @@ def read_sites_file(path: str | Path) -> list[str]:
 
 def _normalize_start(url: str) -> str:
     return url if "://" in url else "http://" + url
+
+
+def _text(response: TextResponse) -> str:
+    """The page decoded as the core decodes it (lying charset declarations included)."""
+    content_type = response.headers.get("Content-Type")
+    return decode_html(response.body, content_type.decode("latin-1") if content_type else None)[0]
 
 
 def _fetched(response: Response) -> FetchedPage:
@@ -206,7 +213,7 @@ class VendorNewsSpider(scrapy.Spider):
         """A home or news-list page: follow articles, sections and pagination."""
         if not isinstance(response, TextResponse) or not self._on_site(response):
             return
-        for link in extract_links(response.text, response.url, page_kind=LinkKind.LIST,
+        for link in extract_links(_text(response), response.url, page_kind=LinkKind.LIST,
                                   override=self._override(response.url)):
             yield from self._follow(link.url, link.kind)
 
@@ -221,7 +228,7 @@ class VendorNewsSpider(scrapy.Spider):
         if key in self._articles_seen:
             return
         self._articles_seen.add(key)
-        tree = parse_html(response.text)
+        tree = parse_html(_text(response))
         for link in extract_links(tree, response.url, page_kind=LinkKind.ARTICLE,
                                   override=self._override(response.url)):
             if link.kind is not LinkKind.CONTINUATION:
@@ -259,7 +266,7 @@ class VendorNewsSpider(scrapy.Spider):
             if url not in {p.url for p in article.pages}:
                 article.pages.append(_fetched(response))
                 article.fetched.add(url)
-                article.add_pending(continuation_links(response.text, response.url))
+                article.add_pending(continuation_links(_text(response), response.url))
         yield from self._next_page(article)
 
     def continuation_failed(self, failure: Failure) -> Iterator[Request | dict[str, Any]]:

@@ -1,12 +1,13 @@
 """Where the news is: is a link an article, a news list, list pagination or an article's page 2?
 
 Pure functions of a URL, its anchor text and the page around the link (lxml, and the
-core's decoder for raw bytes; no Scrapy), so the crawler's decisions are tested on saved pages without a crawler. Nothing
-here is written for one site: the rules are URL shapes common to Chinese CMSes (DedeCMS
-``/a/news/123.html``, ``list_1_2.html``, ``123_2.html``; PHPCMS and static ``/html/…/123.htm``;
-WordPress ``/archives/123/``, ``?p=123``, ``/2022/05/slug/``; ASP ``news_show.asp?id=``),
-section vocabulary (新闻中心, 行业动态, 常见问题, news, blog …) and the layout of list pages
-(a run of same-shaped links with dates, a pager block).
+core's decoder for raw bytes; no Scrapy), so the crawler's decisions are tested on saved
+pages without a crawler. Nothing here is written for one site: the rules are URL shapes
+common to Chinese CMSes (DedeCMS ``/a/news/123.html``, ``list_1_2.html``, ``123_2.html``;
+PHPCMS and static ``/html/…/123.htm``; WordPress ``/archives/123/``, ``?p=123``,
+``/2022/05/slug/``; ASP ``news_show.asp?id=``), section vocabulary (新闻中心, 行业动态,
+常见问题, news, blog …) and the layout of list pages (a run of same-shaped links with
+dates, a pager block).
 """
 
 from __future__ import annotations
