@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from vendornews import FetchedPage, NotArticle, extract_article
+from vendornews.template import TemplateBook
 
 
 class ExtractPipeline:
     """Calls :func:`vendornews.extract_article` on each item the spider yields.
 
-    The spider yields ``{"pages": [FetchedPage, ...], "crawled_at": str}``; this stage
-    replaces it with the record dict, or drops it (counted by reason) when the core says
-    the page is not an article.
+    The spider yields ``{"pages": [FetchedPage, ...], "crawled_at": str, "anchors": [str]}``
+    (``anchors``: texts of the links that led to the article, optional); this stage returns
+    the record dict, or drops the item (counted by reason) when the core says the page is
+    not an article. Lines repeated across one site's pages are learned per site as the
+    crawl goes (:class:`vendornews.template.TemplateBook`).
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
+        self.templates = TemplateBook()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -27,9 +32,16 @@ class ExtractPipeline:
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         pages: list[FetchedPage] = item["pages"]
-        result = extract_article(pages, crawled_at=item.get("crawled_at"))
+        host = urlsplit(pages[0].url).hostname or ""
+        result = extract_article(
+            pages,
+            crawled_at=item.get("crawled_at"),
+            hints=item.get("anchors", ()),
+            template=self.templates.for_site(host),
+        )
+        assert self.stats is not None
         if isinstance(result, NotArticle):
-            assert self.stats is not None
             self.stats.inc_value(f"vendornews/not_article/{result.reason}")
             raise DropItem(f"not an article ({result.reason}): {result.url}")
+        self.stats.inc_value("vendornews/articles")
         return result.to_dict()

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Idempotent set-up: a project venv in .venv with vendornews installed (editable) and its
+# dev and bench extras. pip is upgraded first: pip 23.2 crashes resolving lxml[html-clean]
+# when readability-lxml and trafilatura are installed together.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON_BOOTSTRAP:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+stamp=.venv/.vendornews-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".[dev,bench]"
+    touch "$stamp"
+fi
