@@ -231,6 +231,7 @@ def test_demo_gbk_home_and_multipage_article() -> None:
     ("/html/news/list_3.htm", "", PAGE),
     ("/category/news/page/2/", "", PAGE),
     ("/news.asp?page=2", "", PAGE),
+    ("/news/page-2.html", "", PAGE),
     ("/?cat=3&paged=2", "", PAGE),
     ("/a/news/list_1_1.html", "", LIST),
     ("/category/news/", "", LIST),
@@ -239,6 +240,9 @@ def test_demo_gbk_home_and_multipage_article() -> None:
     ("/index.php?m=content&c=index&a=lists&catid=8", "", LIST),
     ("/xwzx/", "新闻中心", LIST),
     ("/html/3/", "行业动态", LIST),
+    ("/news/1.html", "公司新闻", LIST),
+    ("/service/news/", "", LIST),
+    ("/news/product-launch-event-in-shanghai.html", "", ART),
     ("/a/news/123_2.html", "", CONT),
     ("/archives/123/2/", "", CONT),
     ("/show.asp?id=12&page=2", "", CONT),
@@ -251,6 +255,7 @@ def test_demo_gbk_home_and_multipage_article() -> None:
     ("/about/", "", OTHER),
     ("/contact.htm", "联系我们", OTHER),
     ("/cpzx/12.html", "", OTHER),
+    ("/news/product/1.html", "", OTHER),
     ("/uploads/brochure.pdf", "", OTHER),
     ("/uploads/2023/05/1.jpg", "", OTHER),
     ("/plus/search.php?keyword=pump", "", OTHER),
@@ -283,6 +288,30 @@ def test_anchor_text_and_page_context_decide_ambiguous_shapes() -> None:
     # An article headline that merely mentions a product or starts with 关于 stays an article.
     assert classify_link("http://v.example/a/news/88.html", "产品质量提升座谈会顺利召开") is ART
     assert classify_link("http://v.example/a/news/89.html", "关于2023年端午节放假安排的通知") is ART
+
+
+def test_article_pager_links() -> None:
+    phpcms = "http://v.example/news/show-8-123-1.html"
+    on_page = LinkContext(page_url=phpcms, page_kind=ART, in_pager=True)
+    assert classify_link("http://v.example/news/show-8-123-2.html", "2", on_page) is CONT
+    # "下一页" that is really the next article (another id) stays an article.
+    assert classify_link("http://v.example/news/show-8-124-1.html", "下一页", on_page) is ART
+    dede = LinkContext(page_url="http://v.example/a/news/2474.html", page_kind=ART)
+    assert classify_link("http://v.example/a/news/2475.html", "下一页", dede) is ART
+    assert classify_link("http://v.example/a/news/2474_2.html", "下一页", dede) is CONT
+
+
+def test_section_label_in_a_dated_list_is_an_article() -> None:
+    dated = LinkContext(page_url="http://v.example/news/", page_kind=LIST, date_near=True)
+    assert classify_link("http://v.example/news/88.html", "公司公告", dated) is ART
+    assert classify_link("http://v.example/news/88.html", "公司公告") is LIST
+
+
+def test_tracking_parameters_are_dropped() -> None:
+    html = ('<a href="/a/news/1.html?utm_source=x&amp;spm=a.b">新闻一</a>'
+            '<a href="/show.asp?id=%C4%FA&amp;from=home">新闻二</a>')
+    assert [link.url for link in extract_links(html, "http://v.example/")] == [
+        "http://v.example/a/news/1.html", "http://v.example/show.asp?id=%C4%FA"]
 
 
 def test_extract_links_prefers_titles_of_truncated_anchors() -> None:

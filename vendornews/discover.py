@@ -97,7 +97,7 @@ _FILE_EXT = re.compile(
     r"tar|bz2|exe|apk|dmg|msi|mp[34]|avi|wmv|flv|mov|mkv|swf|wav|css|js|json|xml|rss|atom)$",
     re.I,
 )
-# URL path words (whole segments, or "_-."-separated tokens of the last one) of non-news pages.
+# URL path words (segments or their "_-." parts) of non-news pages.
 def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
@@ -222,13 +222,49 @@ def _leaf_stem(path: str) -> str:
     return re.sub(r"\.\w+$", "", segs[-1])
 
 
-def _tokens(path: str) -> set[str]:
-    """Path segments plus the "_-."-separated words of each segment."""
-    out: set[str] = set()
+def _path_tokens(path: str) -> list[str]:
+    """Words of a path in order: each segment and its "_-." parts; a long slug's parts
+    (``product-launch-event``) are words of a title, not of the site structure."""
+    out: list[str] = []
     for seg in _segments(path):
-        out.add(seg)
-        out.update(t for t in re.split(r"[_.\-]+", seg) if t)
+        parts = [t for t in re.split(r"[_.\-]+", seg) if t]
+        out.append(seg)
+        if len(parts) <= 3:
+            out.extend(parts)
     return out
+
+
+def _non_news_path(path: str) -> bool:
+    """A product / about / contact / utility word in the path, and no news word after it
+    (``/service/news/`` is news, ``/news/product/1.html`` is not)."""
+    last_other = last_news = -1
+    for i, token in enumerate(_path_tokens(path)):
+        if token in _OTHER_WORDS:
+            last_other = i
+        elif token in _NEWS_WORDS:
+            last_news = i
+    return last_other > last_news
+
+
+_TRACKING_PARAM = re.compile(r"^(?:utm_\w+|spm|from|fromid|fbclid|gclid|share_token|_t)$", re.I)
+
+
+def _without_tracking(url: str) -> str:
+    """Drop tracking parameters (``utm_*``, ``spm`` …) so one page is one URL. The query is
+    filtered as raw text: its percent-escapes may be GBK and must survive untouched."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    kept = [p for p in parts.query.split("&") if p and not _TRACKING_PARAM.match(p.split("=")[0])]
+    return parts._replace(query="&".join(kept)).geturl()
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """Leaves equal up to their last number, around an article id: ``show-8-123-1.html`` and
+    ``show-8-123-2.html`` (PHPCMS page 1 and 2) but not ``2474.html`` and ``2475.html``."""
+    def cut(path: str) -> str:
+        return re.sub(r"\d+(\.\w+)?$", r"#\1", path.rsplit("/", 1)[-1])
+    return cut(a) == cut(b) and bool(re.search(r"\d", cut(a)))
 
 
 def _query(url: str) -> dict[str, str]:
@@ -362,8 +398,9 @@ def _list_like(path: str, query: dict[str, str]) -> bool:
 
 
 def _paged_list(path: str, query: dict[str, str]) -> bool:
-    """List pagination by shape: list_1_2.html, list_3.htm, index_2.html, /page/2/, ?page=2."""
-    m = re.fullmatch(r"(?:list|index|default)[_-](?:\d+[_-])?(\d+)", _leaf_stem(path))
+    """List pagination by shape: list_1_2.html, list_3.htm, index_2.html, page-2.html,
+    /page/2/, ?page=2."""
+    m = re.fullmatch(r"(?:list|index|default|page)[_-]?(?:\d+[_-])?(\d+)", _leaf_stem(path))
     if (m and int(m.group(1)) >= 2) or re.search(r"/page/\d+/?$", path):
         return True
     keys = set(query)
@@ -415,31 +452,35 @@ def classify_link(url: str, anchor_text: str = "", context: LinkContext | None =
         root = (article_root(ctx.page_url) or (ctx.page_url, 1))[0]
         if page_number(url, root) is not None:
             return LinkKind.CONTINUATION
-        if pagerish and urlsplit(root).path.rsplit("/", 1)[0] == path.rsplit("/", 1)[0] \
-                and not _article_like(path, query) and not _paged_list(path, query):
+        root_path = urlsplit(root).path
+        if pagerish and root_path.rsplit("/", 1)[0] == path.rsplit("/", 1)[0] \
+                and not _paged_list(path, query) \
+                and (not _article_like(path, query) or _same_stem(root_path, path)):
             return LinkKind.CONTINUATION
     if article_root(url) is not None:
         return LinkKind.CONTINUATION
 
-    tokens = _tokens(path)
     if _is_home(path, parts.query) or (_HOME_TEXT.match(text) and not ctx.in_pager):
         return LinkKind.OTHER
-    if tokens & _OTHER_WORDS and not (tokens & _NEWS_WORDS and _article_like(path, query)):
+    if _non_news_path(path):
         return LinkKind.OTHER
     if len(text) <= 8 and _OTHER_TEXT.match(text) and not _SECTION_WORD.search(text):
         return LinkKind.OTHER
     strong_article = _article_like(path, query)
     if _PRODUCT_HEADING.search(ctx.heading) and not _NEWS_HEADING.search(ctx.heading) and \
-            not tokens & _NEWS_WORDS and not ctx.date_near:
+            not set(_path_tokens(path)) & _NEWS_WORDS and not ctx.date_near:
         return LinkKind.OTHER
 
     if pagerish and ctx.page_kind is not LinkKind.ARTICLE:
         return LinkKind.PAGINATION
     if _paged_list(path, query) and not strong_article:
         return LinkKind.PAGINATION
-    if _SECTION_TEXT.match(text.replace(" ", "")) or (
-            _MORE_TEXT.match(text.replace(" ", "")) and not strong_article):
-        return LinkKind.LIST if not strong_article or _list_like(path, query) else LinkKind.ARTICLE
+    compact = text.replace(" ", "")
+    if _SECTION_TEXT.match(compact):
+        # A section label; an article only when it is a dated entry titled like one (公司公告).
+        return LinkKind.ARTICLE if strong_article and ctx.date_near else LinkKind.LIST
+    if _MORE_TEXT.match(compact) and not strong_article:
+        return LinkKind.LIST
     if strong_article:
         return LinkKind.ARTICLE
     if _list_like(path, query):
@@ -583,7 +624,7 @@ def extract_links(page: str | bytes | lxml.html.HtmlElement, base_url: str,
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             continue
         try:
-            url = urldefrag(urljoin(base, href))[0]
+            url = _without_tracking(urldefrag(urljoin(base, href))[0])
         except ValueError:
             continue
         raw.append((url, a))
