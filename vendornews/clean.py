@@ -22,6 +22,7 @@ from vendornews.title import key
 OUTSIDE = "structure.outside-main"
 LINK_LINE = "structure.link-line"
 READABILITY_DROP = "structure.readability-dropped"
+_BULLETS = "·•●○■□◆◇▪▫-–—»>*"
 _BREADCRUMB = re.compile(r"^(当前位置|您的位置|你的位置|您现在的位置|所在位置|位置)\s*[:：]|\S\s*(>|»|›)\s*\S")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -51,9 +52,19 @@ class CleanPage:
     sections: set[str] = field(default_factory=set)
 
 
-def _decide(line: Line, template: SiteTemplate | None) -> str | None:
+def _is_link_line(line: Line) -> bool:
+    """A short line of links (related list, tag cloud), or a bulleted single link."""
+    if not line.links or len(line.text) > 80:
+        return False
+    if line.links >= 2:
+        return line.link_density >= 0.6
+    return line.link_density >= 0.9 and (line.block.tag == "li" or line.text[0] in _BULLETS)
+
+
+def _decide(texts: list[str], index: int, line: Line, template: SiteTemplate | None,
+            headline_h1s: set[object]) -> str | None:
     text = line.text
-    if line.block.tag == "h1":
+    if line.block.tag == "h1" and line.block in headline_h1s:
         return "title.heading"
     if rule := first_match(text, ("spam",)):
         return rule.id
@@ -61,11 +72,20 @@ def _decide(line: Line, template: SiteTemplate | None) -> str | None:
         return "meta.byline"
     if rule := first_match(text, ("boilerplate",)):
         return rule.id
-    if template is not None and template.is_template(text):
+    if template is not None and template.is_template(texts, index):
         return "template.repeated"
-    if line.links and line.link_density >= 0.6 and len(text) <= 80:
+    if _is_link_line(line):
         return LINK_LINE
     return None
+
+
+def _headline_h1s(page: Page) -> set[object]:
+    """The <h1> elements that carry the page's headline (the first one, and any that
+    ``<title>`` repeats); other h1s are section headings of the article and stay."""
+    h1s = list(page.body.iter("h1"))
+    title_key = key(page.title_tag)
+    return {h for i, h in enumerate(h1s)
+            if i == 0 or (k := key(h.text_content() or "")) and (k in title_key or title_key in k)}
 
 
 def _section_names(page: Page) -> set[str]:
@@ -87,16 +107,21 @@ def clean_page(
     """Decode, parse and clean one page. The template learns this page's lines first."""
     text, used_encoding = decode_html(fetched.body, fetched.headers.get("content-type"), encoding)
     page = parse_page(text, fetched.url)
+    texts = [line.text for line in page.lines]
     if template is not None:
-        template.observe(line.text for line in page.lines)
+        template.observe(texts)
     region = main_region(page.body) or set(page.body.iter())
+    headline_h1s = _headline_h1s(page)
     decisions: list[Decision] = []
-    for line in page.lines:
+    for index, line in enumerate(page.lines):
         if line.block in region:
-            decisions.append(Decision(line, True, _decide(line, template)))
+            decisions.append(Decision(line, True, _decide(texts, index, line, template, headline_h1s)))
         elif any(a in region for a in line.block.iterancestors()):
             # Inside the article, but readability's own cleaning left it out.
-            decisions.append(Decision(line, True, _decide(line, template) or READABILITY_DROP))
+            rule = _decide(texts, index, line, template, headline_h1s)
+            if rule is None and line.link_density >= 0.5:
+                rule = READABILITY_DROP
+            decisions.append(Decision(line, True, rule))
         else:
             decisions.append(Decision(line, False, OUTSIDE))
     kept = [d.line.text for d in decisions if d.rule is None]

@@ -1,15 +1,23 @@
 """Per-site template learning: lines repeated on many pages of one site are boilerplate.
 
 A crawl (or an offline batch of one site's pages) feeds every page's lines to the site's
-:class:`SiteTemplate`; once a line has been seen on ``min_pages`` different pages (and on
-at least ``min_share`` of them), cleaning drops it as ``template.repeated``. Only short
-lines count: a long paragraph repeated across pages is a republished article, not chrome.
+:class:`SiteTemplate`; cleaning then drops a line as ``template.repeated`` when
+
+* it was seen on at least ``min_pages`` pages and on ``min_share`` of the site's pages, and
+* it repeats together with a neighbour (the line before or after it is the same pair on
+  those pages too).
+
+The second test is what separates chrome from content: a promo line sits in a fixed
+block of the template, so its neighbours repeat with it; a stock phrase that opens many
+articles (央视网消息（新闻联播）：) is followed by a different paragraph on every page.
+Only short lines count: a long paragraph repeated across pages is a republished
+article, not chrome.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MAX_TEMPLATE_LINE = 80
@@ -17,24 +25,34 @@ MAX_TEMPLATE_LINE = 80
 
 @dataclass
 class SiteTemplate:
-    min_pages: int = 3
-    min_share: float = 0.3
+    min_pages: int = 4
+    min_share: float = 0.6
     pages: int = 0
     counts: Counter[str] = field(default_factory=Counter)
+    pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
     frozen: bool = False  # set after a first pass over a batch: later pages are not counted again
 
-    def observe(self, lines: Iterable[str]) -> None:
-        """Count one page's lines (each distinct line once per page)."""
+    def observe(self, lines: Sequence[str]) -> None:
+        """Count one page's lines and neighbour pairs (each distinct one once per page)."""
         if self.frozen:
             return
         self.pages += 1
         self.counts.update({line for line in lines if len(line) <= MAX_TEMPLATE_LINE})
+        self.pairs.update(set(zip(lines, lines[1:], strict=False)))
 
-    def is_template(self, line: str) -> bool:
+    def _repeated(self, seen: int) -> bool:
+        return seen >= self.min_pages and seen >= self.min_share * self.pages
+
+    def is_template(self, lines: Sequence[str], index: int) -> bool:
+        """Whether ``lines[index]`` (a page's lines, in order) is learned template."""
+        line = lines[index]
         if len(line) > MAX_TEMPLATE_LINE or self.pages < self.min_pages:
             return False
-        seen = self.counts.get(line, 0)
-        return seen >= self.min_pages and seen >= self.min_share * self.pages
+        if not self._repeated(self.counts.get(line, 0)):
+            return False
+        before = self.pairs.get((lines[index - 1], line), 0) if index > 0 else 0
+        after = self.pairs.get((line, lines[index + 1]), 0) if index + 1 < len(lines) else 0
+        return self._repeated(max(before, after))
 
 
 @dataclass
