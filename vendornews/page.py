@@ -28,6 +28,7 @@ _INVISIBLE_TAGS = ("script", "style", "noscript", "template", "iframe", "object"
 _CONTROL_TAGS = ("select", "textarea", "button", "input", "label")
 _CONTROL_TEXT = 200
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_UPDATE_WORD = re.compile(r"updated|modified|更新|修改", re.I)
 _PARSER = html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True,
                           huge_tree=False, no_network=True)
 
@@ -122,6 +123,18 @@ def _segment(root: html.HtmlElement) -> list[Line]:
     return lines
 
 
+def _is_update_time(element: html.HtmlElement) -> bool:
+    """A ``<time>`` marked (by class or the words before it) as an update, not the publication."""
+    if _UPDATE_WORD.search(element.get("class", "")) or element.get("itemprop") == "dateModified":
+        return True
+    parent = element.getparent()
+    before = (parent.text or "") if parent is not None else ""
+    previous = element.getprevious()
+    if previous is not None:
+        before = (previous.tail or "") + (previous.text_content() or "")
+    return _UPDATE_WORD.search(before[-30:]) is not None
+
+
 def _json_ld(root: html.HtmlElement) -> list[dict[str, object]]:
     objects: list[dict[str, object]] = []
     for script in root.xpath('//script[@type="application/ld+json"]'):
@@ -169,6 +182,7 @@ def parse_page(text: str, url: str) -> Page:
         value
         for element in root.iter("time")
         if (value := element.get("datetime") or element.get("pubdate") or "")
+        and not _is_update_time(element)
     ]
     for element in list(root.iter(*_INVISIBLE_TAGS)):
         element.drop_tree()
