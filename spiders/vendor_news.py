@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 
 from vendornews.decode import decode_html
 from vendornews.discover import (
+    Link,
     LinkContext,
     LinkKind,
     SiteOverride,
@@ -44,6 +45,8 @@ from vendornews.record import FetchedPage
 
 # A multi-page article longer than this is cut (pages beyond are not fetched).
 MAX_ARTICLE_PAGES = 50
+# Anchor texts kept per article URL, as title hints for the core.
+MAX_ANCHORS = 5
 # Request priorities: finish articles in progress first, then articles, then list pages.
 _PRIORITY = {"continuation": 20, "article": 10, "list": 0, "meta": 30}
 
@@ -89,6 +92,7 @@ class _Article:
     pages: list[FetchedPage]
     crawled_at: str
     fetched: set[str]
+    anchors: list[str]
     pending: list[str] = field(default_factory=list)
 
     def add_pending(self, urls: Iterable[str]) -> None:
@@ -97,7 +101,7 @@ class _Article:
                 self.pending.append(url)
 
     def item(self) -> dict[str, Any]:
-        return {"pages": self.pages, "crawled_at": self.crawled_at}
+        return {"pages": self.pages, "crawled_at": self.crawled_at, "anchors": self.anchors}
 
 
 class VendorNewsSpider(scrapy.Spider):
@@ -123,6 +127,7 @@ class VendorNewsSpider(scrapy.Spider):
         self._requested: Counter[str] = Counter()
         self._capped: set[str] = set()
         self._articles_seen: set[str] = set()
+        self._anchors: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ start
 
@@ -215,7 +220,25 @@ class VendorNewsSpider(scrapy.Spider):
             return
         for link in extract_links(_text(response), response.url, page_kind=LinkKind.LIST,
                                   override=self._override(response.url)):
-            yield from self._follow(link.url, link.kind)
+            yield from self._follow_link(link)
+
+    def _follow_link(self, link: Link) -> Iterator[Request]:
+        if link.kind is LinkKind.ARTICLE and link.context.date_near:
+            self._remember_anchor(link.url, link.text)
+        yield from self._follow(link.url, link.kind)
+
+    def _remember_anchor(self, url: str, text: str) -> None:
+        """Keep the headline a dated list entry shows for an article not fetched yet (sidebar
+        boxes cut headlines short without a mark, 上一篇 links add labels: not those)."""
+        texts = self._anchors.setdefault(url, [])
+        if url not in self._articles_seen and text not in texts and len(texts) < MAX_ANCHORS:
+            texts.append(text)
+
+    def _anchors_for(self, response: Response) -> list[str]:
+        """Anchor texts of the links to this article, longest first, none inside another."""
+        urls = [*response.meta.get("redirect_urls", ()), response.url]
+        texts = sorted({t for u in urls for t in self._anchors.pop(u, ())}, key=len, reverse=True)
+        return [t for i, t in enumerate(texts) if not any(t in longer for longer in texts[:i])]
 
     def parse_article(self, response: Response) -> Iterator[Request | dict[str, Any]]:
         """Page 1 of an article: follow its links, fetch its continuation pages, yield it."""
@@ -228,15 +251,16 @@ class VendorNewsSpider(scrapy.Spider):
         if key in self._articles_seen:
             return
         self._articles_seen.add(key)
+        article = _Article(pages=[_fetched(response)],
+                           crawled_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                           fetched={key, urldefrag(response.request.url)[0]
+                                    if response.request else key},
+                           anchors=self._anchors_for(response))
         tree = parse_html(_text(response))
         for link in extract_links(tree, response.url, page_kind=LinkKind.ARTICLE,
                                   override=self._override(response.url)):
             if link.kind is not LinkKind.CONTINUATION:
-                yield from self._follow(link.url, link.kind)
-        article = _Article(pages=[_fetched(response)],
-                           crawled_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-                           fetched={key, urldefrag(response.request.url)[0]
-                                    if response.request else key})
+                yield from self._follow_link(link)
         article.add_pending(continuation_links(tree, response.url))
         yield from self._next_page(article)
 
