@@ -4,7 +4,8 @@
 #   2. run `scrapy crawl vendor_news` on every demo site's home page; the records land in
 #      output/news-<time>.jsonl and .csv (the FEEDS setting),
 #   3. stop the server.
-# Extra arguments go to `scrapy crawl` (e.g. -s AUTOTHROTTLE_ENABLED=0 for a fast run).
+# The demo server is local, so politeness delays are off; extra arguments go to
+# `scrapy crawl` after these (e.g. -s AUTOTHROTTLE_ENABLED=1 to see the polite pace).
 # Assumes the project venv exists (PYTHON defaults to .venv/bin/python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,4 +27,5 @@ if [ -z "$start_urls" ]; then
     exit 1
 fi
 echo "crawling $start_urls"
-"$PYTHON" -m scrapy crawl vendor_news -a start_urls="$start_urls" "$@"
+"$PYTHON" -m scrapy crawl vendor_news -a start_urls="$start_urls" \
+    -s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0 "$@"
