@@ -17,15 +17,23 @@ _NEXT_LABEL = (
 )
 _NAME = r"([^\s:：|｜【】\[\]()（）<>=\"']{1,40}?)"
 SOURCE_RE = re.compile(
-    r"(?:文章来源|稿件来源|信息来源|新闻来源|来源|出处|Source)\s*[:：]\s*[\[【(（]?\s*" + _NAME
-    + r"\s*[\]】)）]?" + _NEXT_LABEL, re.I)
+    r"(?:文章来源|稿件来源|信息来源|新闻来源|来源|出处|Source)\s*[:：]\s*[\[【(（]?\s*"
+    + _NAME
+    + r"\s*[\]】)）]?"
+    + _NEXT_LABEL,
+    re.I,
+)
 # "2005年03月31日03:18 北京娱乐信报": an outlet printed right after the date, unlabeled.
 _DATED_OUTLET_RE = re.compile(r"\d{1,2}[:：]\d{2}(?:[:：]\d{2})?\s+([\u4e00-\u9fff]{2,12})$")
 # "据新华社拉萨电", "新华社北京3月5日电": a wire-service dateline opening the body.
-_DATELINE_RE = re.compile(r"^[(（]?据?([\u4e00-\u9fff]{1,8}?(?:社|网|报|台))[\u4e00-\u9fff\d]{0,10}?电")
+_DATELINE_RE = re.compile(
+    r"^[(（]?据?([\u4e00-\u9fff]{1,8}?(?:社|网|报|台))[\u4e00-\u9fff\d]{0,10}?电"
+)
 AUTHOR_RE = re.compile(
     r"(?:作者|撰稿|撰文|文\s*/|By)\s*[:：]?\s*(?!(?:编辑|来源|发布|日期|时间)\b)"
-    r"([^\s:：|｜【】\[\]()（）<>,，、=\"']{1,20}(?:[ 、,，][\u4e00-\u9fff]{2,4}){0,3}?)" + _NEXT_LABEL, re.I
+    r"([^\s:：|｜【】\[\]()（）<>,，、=\"']{1,20}(?:[ 、,，][\u4e00-\u9fff]{2,4}){0,3}?)"
+    + _NEXT_LABEL,
+    re.I,
 )
 _REPORTER_RE = re.compile(
     r"(?:[(（]|^|\s|电|讯)\s*(?:[^\s()（）]{0,8}?)记者\s*[:：]?\s*([\u4e00-\u9fff]{2,4}(?:[\s、]+[\u4e00-\u9fff]{2,4}){0,3})\s*(?=[)）]|$|\s|报道|摄)"
@@ -35,16 +43,23 @@ _SITE_SELF = re.compile(r"^(本站|本网|本站原创|原创|本公司|网站�
 _NOT_AN_AUTHOR = re.compile(r"^(本站|本网|本站原创|原创|佚名|未知|不详)$")
 _EN_NAME = r"[A-Z][\w'’.-]+(?:\s+(?:[A-Z][\w'’.-]+|van|von|de|da|del|di|la|le)){0,3}"
 _EN_BYLINE_RE = re.compile(
-    r"^(?:By|Written by|Words by|Author:?|Posted by)\s+(" + _EN_NAME
-    + r"(?:\s*(?:,|and|&)\s*" + _EN_NAME + r")*)(?=$|\s*[|,•·-]|\s+(?:on|in|for|at|Updated|Published)\b)"
+    r"^(?:By|Written by|Words by|Author:?|Posted by)\s+("
+    + _EN_NAME
+    + r"(?:\s*(?:,|and|&)\s*"
+    + _EN_NAME
+    + r")*)(?=$|\s*[|,•·-]|\s+(?:on|in|for|at|Updated|Published)\b)"
 )
-_AUTHOR_MARK = re.compile(r"(^|[\s_-])(author|byline|writer|author-name|article-author)($|[\s_-])", re.I)
+_AUTHOR_MARK = re.compile(
+    r"(^|[\s_-])(author|byline|writer|author-name|article-author)($|[\s_-])", re.I
+)
 _NOT_A_SOURCE = re.compile(r"^(转载文章|转载|未知|不详|佚名|\d.*)$")
 _TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|–|—|--|\s-\s)\s*")
 _CRUMB_SPLIT = re.compile(r"\s*(?:>|&gt;|»|›|→|/|\\)\s*")
 _TITLE_SUFFIX = re.compile(r"\S\s*(?:_|\||｜|–|—|-|·)\s*([^-_|｜–—·]{2,30})$")
 _BRAND_CLASS = re.compile(r"(^|[\s_-])(site-?title|site-?name|sitename|logo)($|[\s_-])", re.I)
-_CRUMB_SKIP = re.compile(r"^(正文|内容|详情|详细内容|文章详情|阅读文章|首页|网站首页|主页|当前位置.*|您的位置.*)$")
+_CRUMB_SKIP = re.compile(
+    r"^(正文|内容|详情|详细内容|文章详情|阅读文章|首页|网站首页|主页|当前位置.*|您的位置.*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +84,7 @@ def _branding(page: Page) -> str | None:
 
 
 def site_name(page: Page) -> str:
-    """The site's own name: og:site_name, the site-title or logo, the end of ``<title>``, the host."""
+    """The site's own name: og:site_name, site-title or logo, the end of ``<title>``, the host."""
     for key in ("og:site_name", "application-name"):
         if page.meta.get(key):
             return page.meta[key]
@@ -162,10 +177,12 @@ def _author_element(page: Page) -> str | None:
     for element in page.body.iter():
         if not isinstance(element.tag, str):
             continue
-        marks = f"{element.get('class', '')} {element.get('id', '')} {element.get('rel', '')} {element.get('itemprop', '')}"
+        marks = " ".join(element.get(a, "") for a in ("class", "id", "rel", "itemprop"))
         if not _AUTHOR_MARK.search(marks):
             continue
-        text = re.sub(r"^(By|Written by|作者)\s*[:：]?\s*", "", normalize(element.text_content()), flags=re.I)
+        text = re.sub(
+            r"^(By|Written by|作者)\s*[:：]?\s*", "", normalize(element.text_content()), flags=re.I
+        )
         m = re.match(_EN_NAME + r"(?=$|\s*[,|(-]|\s+[A-Z][a-z]+,)", text)
         if m and len(m[0].split()) >= 2:
             return m[0]
@@ -179,8 +196,8 @@ def _json_ld_author(page: Page) -> str | None:
         authors = obj.get("author")
         if not isinstance(authors, list):
             authors = [authors]
-        names = [a.get("name") if isinstance(a, dict) else a for a in authors]
-        names = [n.strip() for n in names if isinstance(n, str) and _looks_like_name(n)]
+        raw = [a.get("name") if isinstance(a, dict) else a for a in authors]
+        names = [n.strip() for n in raw if isinstance(n, str) and _looks_like_name(n)]
         if names:
             return ", ".join(names)
     return None
@@ -190,12 +207,18 @@ def is_byline(line: Line) -> bool:
     """A short line that carries labeled publish metadata (date, source, author, counter)."""
     if len(line.text) > 150:
         return False
-    labels = len(re.findall(
-        r"(发布时间|发布日期|发表时间|发表于|发布于|更新时间|时间\s*[:：]|日期\s*[:：]|来源\s*[:：]|"
-        r"作者\s*[:：]?|记者\s*[:：]|编辑\s*[:：]|阅读\s*[:：]|浏览|点击\s*[:：])",
-        line.text,
-    ))
+    labels = len(
+        re.findall(
+            r"(发布时间|发布日期|发表时间|发表于|发布于|更新时间|时间\s*[:：]|日期\s*[:：]|来源\s*[:：]|"
+            r"作者\s*[:：]?|记者\s*[:：]|编辑\s*[:：]|阅读\s*[:：]|浏览|点击\s*[:：])",
+            line.text,
+        )
+    )
     if labels >= 2:
         return True
-    return (labels == 1 and len(line.text) <= 60 and line.link_density <= 0.5
-            and first_match(line.text, ("spam",)) is None)
+    return (
+        labels == 1
+        and len(line.text) <= 60
+        and line.link_density <= 0.5
+        and first_match(line.text, ("spam",)) is None
+    )

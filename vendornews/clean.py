@@ -23,7 +23,9 @@ OUTSIDE = "structure.outside-main"
 LINK_LINE = "structure.link-line"
 READABILITY_DROP = "structure.readability-dropped"
 _BULLETS = "·•●○■□◆◇▪▫-–—»>*"
-_BREADCRUMB = re.compile(r"^(当前位置|您的位置|你的位置|您现在的位置|所在位置|位置)\s*[:：]|\S\s*(>|»|›)\s*\S")
+_BREADCRUMB = re.compile(
+    r"^(当前位置|您的位置|你的位置|您现在的位置|所在位置|位置)\s*[:：]|\S\s*(>|»|›)\s*\S"
+)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -61,8 +63,13 @@ def _is_link_line(line: Line) -> bool:
     return line.link_density >= 0.9 and (line.block.tag == "li" or line.text[0] in _BULLETS)
 
 
-def _decide(texts: list[str], index: int, line: Line, template: SiteTemplate | None,
-            headline_h1s: set[object]) -> str | None:
+def _decide(
+    texts: list[str],
+    index: int,
+    line: Line,
+    template: SiteTemplate | None,
+    headline_h1s: set[object],
+) -> str | None:
     text = line.text
     if line.block.tag == "h1" and line.block in headline_h1s:
         return "title.heading"
@@ -84,8 +91,11 @@ def _headline_h1s(page: Page) -> set[object]:
     ``<title>`` repeats); other h1s are section headings of the article and stay."""
     h1s = list(page.body.iter("h1"))
     title_key = key(page.title_tag)
-    return {h for i, h in enumerate(h1s)
-            if i == 0 or (k := key(h.text_content() or "")) and (k in title_key or title_key in k)}
+    return {
+        h
+        for i, h in enumerate(h1s)
+        if i == 0 or (k := key(h.text_content() or "")) and (k in title_key or title_key in k)
+    }
 
 
 def _section_names(page: Page) -> set[str]:
@@ -115,7 +125,9 @@ def clean_page(
     decisions: list[Decision] = []
     for index, line in enumerate(page.lines):
         if line.block in region:
-            decisions.append(Decision(line, True, _decide(texts, index, line, template, headline_h1s)))
+            decisions.append(
+                Decision(line, True, _decide(texts, index, line, template, headline_h1s))
+            )
         elif any(a in region for a in line.block.iterancestors()):
             # Inside the article, but readability's own cleaning left it out.
             rule = _decide(texts, index, line, template, headline_h1s)
@@ -133,15 +145,24 @@ def clean_page(
         max(0, first_kept - 8),
     )
     header = [d.line for d in decisions[title_index:first_kept]]
-    first_byline = next((i for i, d in enumerate(decisions[:first_kept]) if is_byline(d.line)), None)
+    first_byline = next(
+        (i for i, d in enumerate(decisions[:first_kept]) if is_byline(d.line)), None
+    )
     heading = None
     if first_byline:
         above = decisions[first_byline - 1].line
         if 4 <= len(above.text) <= 120 and first_match(above.text, ("boilerplate", "spam")) is None:
             heading = above.text
     bylines = [d.line for d in decisions if is_byline(d.line)]
-    breadcrumb = next((d.line for d in decisions if _BREADCRUMB.search(d.line.text)
-                       and first_match(d.line.text, ("boilerplate",)) is not None), None)
+    breadcrumb = next(
+        (
+            d.line
+            for d in decisions
+            if _BREADCRUMB.search(d.line.text)
+            and first_match(d.line.text, ("boilerplate",)) is not None
+        ),
+        None,
+    )
     main_lines = [d.line for d in decisions if d.in_main]
     main_chars = sum(len(key(line.text)) for line in main_lines)
     link_chars = sum(line.link_chars for line in main_lines)

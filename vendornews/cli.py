@@ -36,8 +36,11 @@ def _read_page(path: Path, url: str | None, encoding: str | None) -> FetchedPage
         from vendornews.decode import decode_html
 
         text, _ = decode_html(data, encoding=encoding)
-        return FetchedPage(page_url, dump_to_html(text).encode("utf-8"),
-                           {"content-type": "text/html; charset=utf-8"})
+        return FetchedPage(
+            page_url,
+            dump_to_html(text).encode("utf-8"),
+            {"content-type": "text/html; charset=utf-8"},
+        )
     headers = {"content-type": f"text/html; charset={encoding}"} if encoding else {}
     return FetchedPage(page_url, data, headers)
 
@@ -53,8 +56,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         for template in book.sites.values():
             template.frozen = True
     for page in pages:
-        template = book.sites.get(_host(page.url)) if args.learn_template else None
-        result = extract_article([page], template=template)
+        learned = book.sites.get(_host(page.url)) if args.learn_template else None
+        result = extract_article([page], template=learned)
         if isinstance(result, NotArticle):
             out = {"url": result.url, "not_article": result.reason}
         else:
@@ -85,8 +88,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         for removal in result.removed:
             if removal.rule.startswith("title."):
                 write(f"DROP  {removal.rule:28}  {removal.text[:100]}\n")
-        write(f"# title: {result.title}\n# published: {result.published}\n"
-              f"# source: {result.source}\n# author: {result.author}\n")
+        write(
+            f"# title: {result.title}\n# published: {result.published}\n"
+            f"# source: {result.source}\n# author: {result.author}\n"
+        )
     return 0
 
 
@@ -98,15 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("files", nargs="+", metavar="FILE", help="HTML page or .txt text dump")
     extract.add_argument("--url", help="the page's URL (one FILE only)")
     extract.add_argument("--encoding", help="charset, as an HTTP header would give it")
-    extract.add_argument("--learn-template", action="store_true",
-                         help="learn lines repeated across the given pages of one site")
+    extract.add_argument(
+        "--learn-template",
+        action="store_true",
+        help="learn lines repeated across the given pages of one site",
+    )
     extract.set_defaults(run=_cmd_extract)
 
-    explain = commands.add_parser("explain", help="show each line of a page, kept or dropped, and why")
+    explain = commands.add_parser(
+        "explain", help="show each line of a page, kept or dropped, and why"
+    )
     explain.add_argument("file", metavar="FILE")
     explain.add_argument("--url")
     explain.add_argument("--encoding")
-    explain.add_argument("--all", action="store_true", help="also list lines outside the main region")
+    explain.add_argument(
+        "--all", action="store_true", help="also list lines outside the main region"
+    )
     explain.set_defaults(run=_cmd_explain)
     return parser
 

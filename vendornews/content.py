@@ -49,8 +49,11 @@ def _pruned_copy(body: html.HtmlElement) -> html.HtmlElement:
     # A wrapper can carry a chrome-like name ("has-sidebar", an ASP.NET page-wide <form>):
     # only elements holding a small share of the page's text are cut.
     limit = 0.3 * len(pruned.text_content() or "")
-    doomed = [e for e in pruned.iter()
-              if isinstance(e.tag, str) and _is_chrome(e) and len(e.text_content() or "") < limit]
+    doomed = [
+        e
+        for e in pruned.iter()
+        if isinstance(e.tag, str) and _is_chrome(e) and len(e.text_content() or "") < limit
+    ]
     for element in doomed:
         if element.getparent() is not None:
             element.drop_tree()

@@ -18,20 +18,45 @@ from datetime import datetime, timedelta
 
 _Y4 = r"((?:19|20)\d{2})"
 _SEP = r"\s*[-/.年]\s*"
-_CLOCK = r"(?:\s*T?\s*(?:(上午|下午|AM|PM|am|pm)\s*)?(\d{1,2})\s*[:：时点]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?(?:\s*秒)?(?:\s*(AM|PM|am|pm))?)?"
-_YMD = re.compile(_Y4 + _SEP + r"(\d{1,2})" + _SEP.replace("年", "月") + r"(\d{1,2})(?!\d)\s*日?" + _CLOCK)
-_YMD_SHORT = re.compile(r"(?<![\d.])(\d{2})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})(?!\d)\s*日?" + _CLOCK)
+# An optional time of day: 上午/AM before or after, 10:20[:30], 10时20分[30秒].
+_CLOCK = (
+    r"(?:\s*T?\s*(?:(上午|下午|AM|PM|am|pm)\s*)?(\d{1,2})\s*[:：时点]\s*(\d{1,2})"
+    r"(?:\s*[:：分]\s*(\d{1,2}))?(?:\s*秒)?(?:\s*(AM|PM|am|pm))?)?"
+)
+_YMD = re.compile(
+    _Y4 + _SEP + r"(\d{1,2})" + _SEP.replace("年", "月") + r"(\d{1,2})(?!\d)\s*日?" + _CLOCK
+)
+_YMD_SHORT = re.compile(
+    r"(?<![\d.])(\d{2})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})(?!\d)\s*日?" + _CLOCK
+)
 _MDY = re.compile(r"(?<!\d)(\d{1,2})/(\d{1,2})/" + _Y4 + _CLOCK)
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    "jan feb mar apr may jun jul aug sep oct nov dec".split())}
-_EN_MDY = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+" + _Y4 + _CLOCK, re.I)
-_EN_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,?\s+" + _Y4 + _CLOCK, re.I)
-_RELATIVE = re.compile(r"(\d+)\s*(秒|分钟|小时|天|周|个月)前|(今天|昨天|前天)\s*(\d{1,2})?[:：]?(\d{1,2})?")
-_URL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_]?(0[1-9]|1[0-2])[-/_]?(0[1-9]|[12]\d|3[01])(?!\d)")
+_MONTHS = {
+    m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(" "))
+}
+_EN_MDY = re.compile(
+    r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+"
+    + _Y4
+    + _CLOCK,
+    re.I,
+)
+_EN_DMY = re.compile(
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,?\s+"
+    + _Y4
+    + _CLOCK,
+    re.I,
+)
+_RELATIVE = re.compile(
+    r"(\d+)\s*(秒|分钟|小时|天|周|个月)前|(今天|昨天|前天)\s*(\d{1,2})?[:：]?(\d{1,2})?"
+)
+_URL_DATE = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})[-/_]?(0[1-9]|1[0-2])[-/_]?(0[1-9]|[12]\d|3[01])(?!\d)"
+)
 
 PUBLISH_LABEL = re.compile(
     r"(发布时间|发布日期|发表时间|发表日期|发布于|发表于|发稿时间|发文时间|上传时间|录入时间|"
-    r"添加时间|日\s*期|时\s*间|Published|Posted|Date)\s*[:：]?", re.I)
+    r"添加时间|日\s*期|时\s*间|Published|Posted|Date)\s*[:：]?",
+    re.I,
+)
 UPDATE_LABEL = re.compile(r"(更新时间|更新日期|修改时间|最后更新|Updated|Modified|更新)", re.I)
 
 

@@ -36,7 +36,9 @@ def _detect(body: bytes) -> str | None:
     return best.encoding if best else None
 
 
-def decode_html(body: bytes, content_type: str | None = None, encoding: str | None = None) -> tuple[str, str]:
+def decode_html(
+    body: bytes, content_type: str | None = None, encoding: str | None = None
+) -> tuple[str, str]:
     """Return ``(text, encoding)`` for an HTML body.
 
     ``encoding`` (e.g. from ``--encoding``) plays the role of the header's charset.

@@ -37,22 +37,34 @@ def _published(cleaned: CleanPage, url: str, crawled: datetime) -> str | None:
             label = dates.PUBLISH_LABEL.search(text)
             is_update = dates.UPDATE_LABEL.search(text) is not None
             if publish and label and not (is_update and not label.group(1).startswith(("发", "P"))):
-                found += dates.parse_dates(text[label.end():])[:1]
+                found += dates.parse_dates(text[label.end() :])[:1]
             elif not publish and is_update:
                 found += dates.parse_dates(text)[:1]
         return found
 
     metadata = [
         stamp
-        for name in ("article:published_time", "og:published_time", "datepublished", "pubdate",
-                     "publishdate", "publish_date", "publication_date", "dc.date.issued",
-                     "dc.date", "dcterms.issued", "citation_publication_date", "date")
+        for name in (
+            "article:published_time",
+            "og:published_time",
+            "datepublished",
+            "pubdate",
+            "publishdate",
+            "publish_date",
+            "publication_date",
+            "dc.date.issued",
+            "dc.date",
+            "dcterms.issued",
+            "citation_publication_date",
+            "date",
+        )
         if (value := page.meta.get(name)) and (stamp := dates.parse_iso(value))
     ]
     metadata += [
         stamp
         for obj in page.json_ld
-        if isinstance(value := obj.get("datePublished"), str) and (stamp := dates.parse_iso(value))
+        if isinstance(published := obj.get("datePublished"), str)
+        and (stamp := dates.parse_iso(published))
     ]
     time_tags = [stamp for value in page.time_tags if (stamp := dates.parse_iso(value))]
     nearby: list[dates.Stamp] = []
@@ -62,10 +74,17 @@ def _published(cleaned: CleanPage, url: str, crawled: datetime) -> str | None:
             if relative := dates.parse_relative(text, crawled):
                 nearby.append(relative)
     from_url = [stamp] if (stamp := dates.url_date(url)) else []
-    best = dates.best_stamp([
-        labeled(header, True), labeled(bylines, True), metadata, time_tags, nearby,
-        labeled(header + bylines, False), from_url,
-    ])
+    best = dates.best_stamp(
+        [
+            labeled(header, True),
+            labeled(bylines, True),
+            metadata,
+            time_tags,
+            nearby,
+            labeled(header + bylines, False),
+            from_url,
+        ]
+    )
     return best.iso() if best else None
 
 
@@ -95,8 +114,16 @@ def extract_article(
     body_lines = [line for c in cleaned for line in c.kept]
     body_text = "\n".join(body_lines)
     headings = page.h1s or ([first.heading] if first.heading else [])
-    choice = choose_title(headings, page.title_tag, page.meta.get("og:title"), site, sections,
-                          first.kept[:3], hints, body_text)
+    choice = choose_title(
+        headings,
+        page.title_tag,
+        page.meta.get("og:title"),
+        site,
+        sections,
+        first.kept[:3],
+        hints,
+        body_text,
+    )
     removed: list[Removal] = [r for c in cleaned for r in c.removed]
     if choice.opening_line is not None:
         headline = first.kept[choice.opening_line]
@@ -115,8 +142,9 @@ def extract_article(
         return NotArticle(pages[0].url, "no-body")
     if all(c.link_heavy for c in cleaned):
         return NotArticle(pages[0].url, "link-list")
-    byline: Byline = find_byline([line.text for line in first.header_lines + first.byline_lines],
-                                 body_lines, site, page)
+    byline: Byline = find_byline(
+        [line.text for line in first.header_lines + first.byline_lines], body_lines, site, page
+    )
     title = choice.title
     return Record(
         url=pages[0].url,

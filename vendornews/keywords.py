@@ -36,4 +36,3 @@ def tokens(text: str) -> list[str]:
 def word_frequency(word: str) -> int:
     """How often jieba's dictionary saw ``word`` (0 when it is not in the dictionary)."""
     return int(_tokenizer().FREQ.get(word, 0))
-

@@ -16,9 +16,11 @@ from vendornews.rules import normalize
 
 # Elements whose end starts a new line of text.
 BLOCK_TAGS = frozenset(
-    "address article aside blockquote body caption center dd details div dl dt fieldset "
-    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre "
-    "section summary table tbody td tfoot th thead tr ul".split()
+    (
+        "address article aside blockquote body caption center dd details div dl dt fieldset "
+        "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre "
+        "section summary table tbody td tfoot th thead tr ul"
+    ).split(" ")
 )
 # Dropped before anything reads the tree: never text a reader sees.
 _INVISIBLE_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed")
@@ -29,8 +31,9 @@ _CONTROL_TAGS = ("select", "textarea", "button", "input", "label")
 _CONTROL_TEXT = 200
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _UPDATE_WORD = re.compile(r"updated|modified|更新|修改", re.I)
-_PARSER = html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True,
-                          huge_tree=False, no_network=True)
+_PARSER = html.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=False, no_network=True
+)
 
 
 @dataclass(eq=False)

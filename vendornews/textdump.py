@@ -16,8 +16,11 @@ from vendornews.dates import PUBLISH_LABEL, parse_dates
 def dump_to_html(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     byline = next(
-        (i for i, line in enumerate(lines)
-         if len(line) <= 150 and PUBLISH_LABEL.search(line) and parse_dates(line)),
+        (
+            i
+            for i, line in enumerate(lines)
+            if len(line) <= 150 and PUBLISH_LABEL.search(line) and parse_dates(line)
+        ),
         None,
     )
     head = [] if byline is None or byline == 0 else lines[: byline - 1]

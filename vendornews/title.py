@@ -38,7 +38,7 @@ def key(text: str) -> str:
 
 def _bigrams(text: str) -> set[str]:
     k = key(text)
-    return {k[i:i + 2] for i in range(len(k) - 1)}
+    return {k[i : i + 2] for i in range(len(k) - 1)}
 
 
 def _overlap(candidate: str, reference: str) -> float:
@@ -59,11 +59,19 @@ class TitleChoice:
 
 
 def _strip_site(text: str, site: str, sections: set[str]) -> str:
-    if site and text.endswith(site) and len(text) > len(site) + 4 and text[-len(site) - 1] in "-_|–—·:：":
+    if (
+        site
+        and text.endswith(site)
+        and len(text) > len(site) + 4
+        and text[-len(site) - 1] in "-_|–—·:："
+    ):
         text = text[: -len(site) - 1].rstrip()
     segments = [s for s in _SPLIT.split(text) if s]
-    while len(segments) > 1 and (key(segments[-1]) in {key(site), *map(key, sections)}
-                                 or len(segments[-1]) <= 12 and key(site) in key(segments[-1])):
+    while len(segments) > 1 and (
+        key(segments[-1]) in {key(site), *map(key, sections)}
+        or len(segments[-1]) <= 12
+        and key(site) in key(segments[-1])
+    ):
         segments.pop()
     while len(segments) > 1 and key(segments[0]) == key(site):
         segments.pop(0)
@@ -79,7 +87,7 @@ def _strip_tags(text: str, sections: set[str]) -> str:
     while m := _TAG_PREFIX.match(text):
         tag = m[1].strip()
         if tag in sections or first_match(tag, ("title_tag",)):
-            text = text[m.end():]
+            text = text[m.end() :]
         else:
             break
     return text.strip()
@@ -87,8 +95,12 @@ def _strip_tags(text: str, sections: set[str]) -> str:
 
 def _is_glued_word(word: str, body_key: str) -> bool:
     """A rare Chinese word (an SEO keyword, say) that the body never uses."""
-    return (len(word) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in word)
-            and key(word) not in body_key and word_frequency(word) < RARE_WORD)
+    return (
+        len(word) >= 2
+        and all("\u4e00" <= ch <= "\u9fff" for ch in word)
+        and key(word) not in body_key
+        and word_frequency(word) < RARE_WORD
+    )
 
 
 def _strip_glued_keyword(text: str, body: str) -> str:
@@ -128,7 +140,9 @@ def choose_title(
     if reference and candidates:
         # An <h1> can be a logo, a domain or a breadcrumb: prefer one <title> agrees with.
         best = max(candidates, key=lambda h: _overlap(h, reference))
-        candidates = [best] if _overlap(best, reference) >= 0.3 or not _NOT_HEADLINE.search(best) else []
+        candidates = (
+            [best] if _overlap(best, reference) >= 0.3 or not _NOT_HEADLINE.search(best) else []
+        )
     base = candidates[0] if candidates else reference
     if not base:
         if opening and _is_heading(opening[0]):
@@ -137,9 +151,15 @@ def choose_title(
 
     for index, line in enumerate(opening[:3]):
         line_key = key(line)
-        if (len(line) <= 120 and not _SENTENCE_END.search(line) and len(line_key) >= 4
-                and any(line_key in key(f) and len(line_key) * 2 >= len(key(_strip_tags(f, sections)))
-                        for f in forms)):
+        if (
+            len(line) <= 120
+            and not _SENTENCE_END.search(line)
+            and len(line_key) >= 4
+            and any(
+                line_key in key(f) and len(line_key) * 2 >= len(key(_strip_tags(f, sections)))
+                for f in forms
+            )
+        ):
             return TitleChoice(line, "title.body-opening", index)
 
     for hint in hints:
