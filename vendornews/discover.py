@@ -355,10 +355,10 @@ def _article_like(path: str, query: dict[str, str]) -> bool:
         return "list" not in _leaf_stem(path) and query.get("a", "") not in ("list", "lists")
     if set(query) == {"p"} and query["p"].isdigit() and len(segs) <= 1:
         return True  # WordPress default permalink /?p=123
+    if len(segs) >= 2 and re.fullmatch(r"\d{2,}", leaf):  # /archives/123/, /news/123
+        return not _year_month(segs[-2], leaf) and not re.fullmatch(r"(?:19|20)\d\d", leaf) \
+            and segs[-2] != "page"
     if path.endswith("/"):
-        if len(segs) >= 2 and re.fullmatch(r"\d{2,}", leaf):
-            return not _year_month(segs[-2], leaf) and not re.fullmatch(r"(?:19|20)\d\d", leaf) \
-                and segs[-2] != "page"
         return _slug_article(segs)
     m = re.fullmatch(r"([a-z]{0,12})[_-]?\d+\." + _PAGE_EXT, leaf, re.I)
     if m:
