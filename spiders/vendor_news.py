@@ -274,9 +274,12 @@ class VendorNewsSpider(scrapy.Spider):
         while article.pending and len(article.pages) < MAX_ARTICLE_PAGES:
             url = article.pending.pop(0)
             article.fetched.add(url)
+            # Never filtered (a lost page would lose the whole article): not by the dupe
+            # filter, nor by DEPTH_LIMIT (continuations follow no other link).
             request = self._request(url, "continuation", self.parse_continuation,
                                     cb_kwargs={"article": article},
-                                    errback=self.continuation_failed, dont_filter=True)
+                                    errback=self.continuation_failed, dont_filter=True,
+                                    meta={"depth_reset": True})
             if request is not None:
                 yield request
                 return

@@ -62,7 +62,10 @@ def crawl(demo_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
         done = subprocess.run(
             [sys.executable, "-m", "scrapy", "crawl", "vendor_news", "-a", f"sites_file={sites}",
              "-a", f"output_dir={tmp / 'out'}", "-s", "AUTOTHROTTLE_ENABLED=0",
-             "-s", "DOWNLOAD_DELAY=0"],
+             "-s", "DOWNLOAD_DELAY=0",
+             # Articles sit at depth 2 (home, list, article): their page 2 and 3 are deeper
+             # than the limit and must be fetched all the same.
+             "-s", "DEPTH_LIMIT=2"],
             cwd=ROOT, capture_output=True, text=True, timeout=120)
         moved_requests = list(moved_server.requests)
     assert done.returncode == 0, done.stderr[-3000:]
