@@ -161,7 +161,7 @@ class VendorNewsSpider(scrapy.Spider):
         return Request(url, callback=callback, priority=_PRIORITY[kind], **kwargs)
 
     def _on_site(self, response: Response) -> bool:
-        """False for a response that redirects left the crawled sites (never used)."""
+        """False when redirects took the response off the crawled sites: it is not used."""
         return site_key(response.url) in self.sites
 
     def _override(self, url: str) -> SiteOverride | None:
@@ -230,8 +230,10 @@ class VendorNewsSpider(scrapy.Spider):
     def _remember_anchor(self, url: str, text: str) -> None:
         """Keep the headline a dated list entry shows for an article not fetched yet (sidebar
         boxes cut headlines short without a mark, 上一篇 links add labels: not those)."""
+        if url in self._articles_seen:
+            return
         texts = self._anchors.setdefault(url, [])
-        if url not in self._articles_seen and text not in texts and len(texts) < MAX_ANCHORS:
+        if text not in texts and len(texts) < MAX_ANCHORS:
             texts.append(text)
 
     def _anchors_for(self, response: Response) -> list[str]:
