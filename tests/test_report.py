@@ -17,10 +17,12 @@ import gzip
 import json
 import shutil
 import subprocess
+import sys
 from collections import Counter
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -142,7 +144,10 @@ def bars(parsed: Hooks, chart: str) -> dict[str, int]:
 
 
 def filled(value: Any) -> bool:
-    return value not in (None, "", [], {})
+    """Non-empty as the report counts it: blank text is empty too."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    return value not in (None, [], {})
 
 
 # --------------------------------------------------------------------------- numbers
@@ -189,7 +194,7 @@ def test_duplicate_clusters_list_sizes_titles_and_sites() -> None:
     parsed = hooks(build_report(records))
     sizes = Counter(r["dup_group"] for r in records if r.get("dup_group"))
     clusters = {g: n for g, n in sizes.items() if n >= 2}
-    assert len(clusters) >= 2
+    assert len(clusters) >= 2 and len(sizes) > len(clusters)  # singletons have a group too
     assert bars(parsed, "dup-clusters") == clusters
     values = [int(b["data-value"]) for b in parsed.charts["dup-clusters"]]
     assert values == sorted(values, reverse=True)
@@ -228,12 +233,26 @@ def test_sample_of_many_records_is_spread_and_bounded() -> None:
 def test_timeline_uses_days_for_a_short_span_and_years_for_a_long_one() -> None:
     base = load_fixture()[0]
     short = [dict(base, published=p) for p in ("2024-03-01T10:00", "2024-03-03", "2024-03-03",
-                                                "garbled", None)]
+                                                "2024-05-30T23:59:59", "garbled", "2024-02-30",
+                                                None)]
     parsed = hooks(build_report(short))
-    assert bars(parsed, "timeline") == {"2024-03-01": 1, "2024-03-02": 0, "2024-03-03": 2}
+    days = bars(parsed, "timeline")
+    assert len(days) == 91 and sum(days.values()) == 4
+    assert days["2024-03-01"] == 1 and days["2024-03-02"] == 0 and days["2024-03-03"] == 2
+    assert days["2024-05-30"] == 1
+    assert "3 records without a usable date" in build_report(short)
     long = [dict(base, published=p) for p in ("2001-05-05", "2020-01-01", "2020-12-31")]
     years = bars(hooks(build_report(long)), "timeline")
     assert len(years) == 20 and years["2020"] == 2 and years["2001"] == 1 and years["2010"] == 0
+
+
+def test_coverage_counts_blank_text_and_empty_lists_as_missing() -> None:
+    base = load_fixture()[0]
+    records = [dict(base, author=a, keywords=k, pages=p)
+               for a, k, p in (("  \n", [], 0), ("", ["x"], 1), ("张三", [], None), (None, [], 2))]
+    coverage = bars(hooks(build_report(records)), "coverage")
+    assert coverage["author"] == 1 and coverage["keywords"] == 1 and coverage["pages"] == 3
+    assert coverage["title"] == 4
 
 
 def test_no_records_still_gives_every_chart() -> None:
@@ -270,28 +289,42 @@ def test_csv_parquet_and_gzip_exports_give_the_same_counts(tmp_path: Path) -> No
     gz = tmp_path / "records.jsonl.gz"
     with gzip.open(gz, "wt", encoding="utf-8") as handle:
         handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    parquet = tmp_path / "records.parquet"
-    pq.write_table(pa.Table.from_pylist(records), parquet)
+    parquet = tmp_path / "records.parquet"  # the Parquet export types its dates
+    typed = [{**r, "published": datetime.fromisoformat(r["published"]),
+              "published_is_date_only": len(r["published"]) == 10,
+              "crawled_at": datetime.fromisoformat(r["crawled_at"])} for r in records]
+    pq.write_table(pa.Table.from_pylist(typed), parquet)
     for path in (gz, parquet):
         out = tmp_path / f"{path.name}.html"
         assert write_report([path], out) == len(records)
         got = hooks(out.read_text("utf-8"))
         for chart in CHARTS:
             assert bars(got, chart) == bars(expected, chart), (path.name, chart)
+        published = [row["cells"]["published"] for row in got.tables["sample"]]
+        assert [p[:16] for p in published] == [r["published"][:16] for r in records]
 
-    table = tmp_path / "records.csv"  # as the crawl's CSV export: lists joined, no removed
-    with table.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    # as the CSV export writes it: lists joined with "; ", no removed, a ' before formulas
+    table = tmp_path / "records.csv"
+    rows = [{**r, "keywords": "; ".join(r["keywords"])} for r in records]
+    rows[0]["title"] = "'=HYPERLINK(1)"
+    rows[1]["title"] = "''quoted"
+    with table.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*CSV_FIELDS, "dup_group"],
+                                extrasaction="ignore")
         writer.writeheader()
-        writer.writerows({**r, "keywords": ",".join(r["keywords"])} for r in records)
+        writer.writerows(rows)
     out = tmp_path / "csv.html"
     write_report([table], out)
     got = hooks(out.read_text("utf-8"))
-    for chart in ("per-site", "timeline"):
+    for chart in ("per-site", "timeline", "dup-clusters"):
         assert bars(got, chart) == bars(expected, chart)
     assert bars(got, "removed") == {}
     coverage = bars(got, "coverage")
-    assert coverage["removed"] == 0 and coverage["author"] == bars(expected, "coverage")["author"]
+    assert coverage["removed"] == 0
+    assert {k: v for k, v in coverage.items() if k != "removed"} == {
+        k: v for k, v in bars(expected, "coverage").items() if k != "removed"}
+    titles = [row["cells"]["title"] for row in got.tables["sample"]]
+    assert titles[:2] == ["=HYPERLINK(1)", "'quoted"]
 
 
 def test_several_files_add_up(tmp_path: Path) -> None:
@@ -345,6 +378,16 @@ def test_register_adds_the_report_subcommand(tmp_path: Path,
     err = capsys.readouterr().err
     assert err.strip() == f"{out}: report of {len(load_fixture())} records"  # no bar in a pipe
     assert parser.parse_args(["report", str(RECORDS)]).output == "report.html"
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser(prog="vendornews")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["report", str(RECORDS), "-o", str(tmp_path / "r.html")])
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert args.run(args) == 0
+    assert "reading records" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- browser
@@ -401,7 +444,7 @@ def test_chromium_screenshot_is_not_blank(browser_report: tuple[Path, str],
     # ink on every screen-high band of the first two: charts, not just a heading
     for top in range(0, 2000, 250):
         band = rgb.crop((0, top, 1200, top + 250))
-        darkest = min(band.convert("L").getdata())
+        darkest, _ = cast(tuple[int, int], band.convert("L").getextrema())
         assert darkest < 200, f"blank band at y={top}"
 
 

@@ -24,7 +24,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -39,6 +39,8 @@ COVERAGE_FIELDS: tuple[str, ...] = (*FIELD_DOCS, "dup_group")
 TOP_CLUSTERS = 10
 SAMPLE_SIZE = 20
 BODY_PREVIEW = 80
+# The Parquet export stores ``published`` as a timestamp and flags date-only ones here.
+DATE_ONLY = "published_is_date_only"
 _DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PALETTE = ("#3b6fb6", "#d9822b", "#3d9970", "#b5485d", "#7b5ea7", "#6b8e23")
@@ -102,9 +104,19 @@ def _read_jsonl(path: Path, handle: IO[str], progress: tqdm | None) -> Iterator[
 
 
 def _read_csv(handle: IO[str]) -> list[Record]:
-    """CSV rows as records: empty cells are missing values, as in the JSONL export."""
-    return [{key: (value if value != "" else None) for key, value in row.items() if key}
+    """CSV rows as records: empty cells are missing values, as in the JSONL export.
+
+    The CSV export puts a ``'`` before a cell a spreadsheet would run as a formula (and
+    before one that starts with ``'``); one leading ``'`` is dropped to undo that.
+    """
+    return [{key: _csv_cell(value) for key, value in row.items() if key}
             for row in csv.DictReader(handle)]
+
+
+def _csv_cell(cell: str | None) -> str | None:
+    if not cell:
+        return None
+    return cell[1:] if cell.startswith("'") else cell
 
 
 def _read_parquet(path: Path) -> list[Record]:
@@ -231,6 +243,17 @@ def sample(records: Sequence[Record], size: int = SAMPLE_SIZE) -> list[Record]:
         return list(records)
     step = (len(records) - 1) / (size - 1)
     return [records[round(i * step)] for i in range(size)]
+
+
+def shown(value: Any) -> str:
+    """A cell's text: dates and times (Parquet gives them typed) in ISO form."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep="T", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def body_preview(record: Record) -> str:
@@ -447,6 +470,14 @@ def _link(url: Any, text: str) -> str:
     return _esc(text)
 
 
+def _cell(record: Record, field: str) -> str:
+    """A sample-table cell; a Parquet date-only ``published`` shows as the date it was."""
+    value = record.get(field)
+    if field == "published" and isinstance(value, datetime) and record.get(DATE_ONLY):
+        return value.date().isoformat()
+    return shown(value)
+
+
 def _sample_section(records: Sequence[Record]) -> str:
     chosen = sample(records)
     columns = ("title", "site", "published", "source", "author")
@@ -454,7 +485,7 @@ def _sample_section(records: Sequence[Record]) -> str:
     for record in chosen:
         title = _link(record.get("url"), str(record.get("title") or ""))
         cells = [f'<td data-field="title">{title}</td>']
-        cells += [f'<td data-field="{c}">{_esc(record.get(c) or "")}</td>' for c in columns[1:]]
+        cells += [f'<td data-field="{c}">{_esc(_cell(record, c))}</td>' for c in columns[1:]]
         cells.append(f'<td data-field="body">{_esc(body_preview(record))}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = "".join(f"<th>{c}</th>" for c in (*columns, "body"))
