@@ -246,6 +246,15 @@ def test_timeline_uses_days_for_a_short_span_and_years_for_a_long_one() -> None:
     assert len(years) == 20 and years["2020"] == 2 and years["2001"] == 1 and years["2010"] == 0
 
 
+def test_sites_past_the_top_forty_share_one_bar() -> None:
+    base = load_fixture()[0]
+    records = [dict(base, site=f"s{i:02d}.example") for i in range(45) for _ in range(50 - i)]
+    sites = bars(hooks(build_report(records)), "per-site")
+    assert len(sites) == 41 and sites["s00.example"] == 50 and sites["s39.example"] == 11
+    assert sites["(5 other sites)"] == 10 + 9 + 8 + 7 + 6
+    assert sum(sites.values()) == len(records)
+
+
 def test_coverage_counts_blank_text_and_empty_lists_as_missing() -> None:
     base = load_fixture()[0]
     records = [dict(base, author=a, keywords=k, pages=p)

@@ -36,6 +36,7 @@ from vendornews.record import FIELD_DOCS
 FONT_STACK = ('"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", '
               '"Microsoft YaHei", "PingFang SC", "Hiragino Sans GB", sans-serif')
 COVERAGE_FIELDS: tuple[str, ...] = (*FIELD_DOCS, "dup_group")
+TOP_SITES = 40
 TOP_CLUSTERS = 10
 SAMPLE_SIZE = 20
 BODY_PREVIEW = 80
@@ -304,7 +305,8 @@ def hbar_chart(name: str, bars: Sequence[Bar], *, caption: str, width: int = 960
     row, size = 24, 13.0
     top = 8
     height = top + row * len(bars) + 8
-    plot = width - label_width - 110
+    value_room = max(_text_width(_value_text(b), size) for b in bars) + 16
+    plot = width - label_width - value_room
     scale = max([b.total or b.value for b in bars] + [1])
     parts = [_svg_open(name, width, height, caption)]
     for i, bar in enumerate(bars):
@@ -394,8 +396,14 @@ def _section(anchor: str, heading: str, note: str, body: str) -> str:
 
 
 def _site_section(records: Sequence[Record]) -> str:
-    bars = [Bar(site, n) for site, n in count_sites(records)]
-    return _section("per-site", "Articles per site", f"{len(bars)} sites",
+    """One bar per site; past :data:`TOP_SITES`, the rest share one ``(N other sites)`` bar."""
+    ranked = count_sites(records)
+    bars = [Bar(site, n) for site, n in ranked[:TOP_SITES]]
+    rest = ranked[TOP_SITES:]
+    if rest:
+        bars.append(Bar(f"({len(rest)} other sites)", sum(n for _, n in rest),
+                        note=", ".join(site for site, _ in rest[:20])))
+    return _section("per-site", "Articles per site", f"{len(ranked)} sites",
                     hbar_chart("per-site", bars, caption="Articles per site"))
 
 
