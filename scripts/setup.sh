@@ -14,3 +14,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet -e ".[dev,bench]"
     touch "$stamp"
 fi
+# Headless Chromium (and a CJK font) for the report's browser test.
+./scripts/install_chromium.sh

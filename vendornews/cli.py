@@ -15,6 +15,8 @@ from pathlib import Path
 from vendornews.clean import clean_page
 from vendornews.extract import extract_article
 from vendornews.record import FetchedPage, NotArticle
+from vendornews.report import ReportInputError
+from vendornews.report import register as register_report
 from vendornews.template import TemplateBook
 from vendornews.textdump import dump_to_html
 
@@ -120,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="also list lines outside the main region"
     )
     explain.set_defaults(run=_cmd_explain)
+
+    register_report(commands)
     return parser
 
 
@@ -128,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except UsageError as error:
+    except (UsageError, ReportInputError) as error:
         print(f"vendornews: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
