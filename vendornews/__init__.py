@@ -4,6 +4,7 @@ The core is pure: bytes + URL (+ headers) -> :class:`Record`. Nothing here impor
 """
 
 from vendornews.extract import extract, extract_article
+from vendornews.load import load
 from vendornews.record import FetchedPage, NotArticle, Record
 
-__all__ = ["FetchedPage", "NotArticle", "Record", "extract", "extract_article"]
+__all__ = ["FetchedPage", "NotArticle", "Record", "extract", "extract_article", "load"]

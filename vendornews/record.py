@@ -24,6 +24,10 @@ FIELD_DOCS: dict[str, str] = {
     "pages": "Number of pages merged into this record (正文分页).",
     "crawled_at": "When the page was fetched (ISO 8601, UTC, seconds).",
     "content_hash": "SHA-1 of the normalized title and body; changes when the article does.",
+    "dup_group": (
+        "Near-duplicate group: content_hash (or SHA-1 of the URL) of the group's first member; "
+        "the same story on other sites or in later runs gets the same id."
+    ),
     "removed": "What cleaning took out and why: a list of {rule, text}.",
 }
 

@@ -35,7 +35,7 @@ from vendornews.record import FIELD_DOCS
 
 FONT_STACK = ('"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", '
               '"Microsoft YaHei", "PingFang SC", "Hiragino Sans GB", sans-serif')
-COVERAGE_FIELDS: tuple[str, ...] = (*FIELD_DOCS, "dup_group")
+COVERAGE_FIELDS: tuple[str, ...] = tuple(FIELD_DOCS)
 TOP_SITES = 40
 TOP_CLUSTERS = 10
 SAMPLE_SIZE = 20
