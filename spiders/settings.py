@@ -4,7 +4,8 @@ Everything here can be overridden per run with ``-s NAME=VALUE`` (tests crawl fa
 ``-s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0``).
 """
 
-from vendornews.record import CSV_FIELDS
+from pipelines import exporters
+from vendornews.dedup import DEFAULT_THRESHOLD
 
 # Project name, used in the default log lines and stats.
 BOT_NAME = "vendornews"
@@ -20,19 +21,23 @@ USER_AGENT = "vendornews/0.1 (news crawler for vendor sites; obeys robots.txt)"
 # Never fetch what a site's robots.txt disallows (decoy / admin / preview paths).
 ROBOTSTXT_OBEY = True
 
-# The spider yields raw pages; this pipeline turns them into records or drops non-articles.
-ITEM_PIPELINES = {"pipelines.extract.ExtractPipeline": 300}
-
-# Exports of every crawl: JSON lines (all fields) and a CSV that Excel opens as UTF-8 (BOM),
-# both under the spider's `output_dir` argument (default "output"), one pair per run.
-FEEDS = {
-    "%(output_dir)s/news-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf8"},
-    "%(output_dir)s/news-%(time)s.csv": {
-        "format": "csv",
-        "encoding": "utf-8-sig",
-        "fields": list(CSV_FIELDS),
-    },
+# The spider yields raw pages: extraction turns them into records (or drops non-articles),
+# then dedup gives each record its near-duplicate group.
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 300,
+    "pipelines.dedup.DedupPipeline": 400,
 }
+# SQLite state kept across runs (near-duplicate index), relative to the working directory.
+VENDORNEWS_STATE = "output/state.sqlite"
+# Jaccard similarity of body shingles above which two records are the same story.
+VENDORNEWS_DUP_THRESHOLD = DEFAULT_THRESHOLD
+
+# Exports of every crawl under the spider's `output_dir` argument (default "output"), one
+# set per run: news-<time>.jsonl (all fields), .csv (UTF-8 with BOM for Excel, list fields
+# joined) and .parquet (typed columns).
+FEEDS = exporters.default_feeds()
+# The Excel-safe CSV exporter (replaces Scrapy's) and the Parquet exporter.
+FEED_EXPORTERS = exporters.FEED_EXPORTERS
 # Feeds given on the command line (-o/-O) write real characters, not \u escapes.
 FEED_EXPORT_ENCODING = "utf-8"
 

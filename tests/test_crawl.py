@@ -20,7 +20,7 @@ import pytest
 from sitefarm import DEMO, ROOT, serving
 
 from spiders.vendor_news import VendorNewsSpider, read_sites_file
-from vendornews.record import CSV_FIELDS
+from vendornews.export import CSV_COLUMNS
 
 EXPECTED = {line.strip() for line in (DEMO / "expected_urls.txt").read_text("utf-8").splitlines()
             if line.strip() and not line.startswith("#")}
@@ -65,7 +65,7 @@ def crawl(demo_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
              "-s", "DOWNLOAD_DELAY=0",
              # Articles sit at depth 2 (home, list, article): their page 2 and 3 are deeper
              # than the limit and must be fetched all the same.
-             "-s", "DEPTH_LIMIT=2"],
+             "-s", "DEPTH_LIMIT=2", "-s", f"VENDORNEWS_STATE={tmp / 'state.sqlite'}"],
             cwd=ROOT, capture_output=True, text=True, timeout=120)
         moved_requests = list(moved_server.requests)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -128,7 +128,7 @@ def test_redirect_to_another_host_is_not_followed(crawl: Crawl) -> None:
 def test_csv_export_is_utf8_with_bom(crawl: Crawl) -> None:
     assert crawl.csv_bytes.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(crawl.csv_bytes.decode("utf-8-sig").splitlines()))
-    assert tuple(rows[0]) == CSV_FIELDS
+    assert tuple(rows[0]) == CSV_COLUMNS
     assert {target(row[0]) for row in rows[1:]} == EXPECTED
 
 
