@@ -160,7 +160,7 @@ def choose_title(
                 for f in forms
             )
         ):
-            return TitleChoice(line, "title.body-opening", index)
+            return TitleChoice(_strip_tags(line, sections), "title.body-opening", index)
 
     for hint in hints:
         hint_key = key(hint)
