@@ -91,19 +91,13 @@ PROMO = "本公司长期供应优质绞线设备欢迎来电洽谈"
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Page files made from the fixtures' real text: re-encoded, mislabeled, empty."""
+    """Page files for the options: an undeclared Big5 page, an empty file."""
     folder = tmp_path_factory.mktemp("cli-inputs")
     files = {
-        # The seed dump saved as GBK: read with --encoding gbk.
-        "dump_gbk": folder / "dump_gbk.txt",
-        # The seed's GBK bytes with a meta tag that claims Big5.
-        "lying": folder / "lying.html",
         # A Big5 page that declares nothing: detection alone takes it for GB18030.
         "big5": folder / "big5.html",
         "empty": folder / "empty.html",
     }
-    files["dump_gbk"].write_bytes(SEED_DUMP.read_text(encoding="utf-8").encode("gbk"))
-    files["lying"].write_bytes(SEED_HTML.read_bytes().replace(b"charset=gb2312", b"charset=big5"))
     body = "".join(f"<p>{p}</p>" for p in BIG5_PARAGRAPHS)
     files["big5"].write_bytes(
         (f"<html><head><title>{BIG5_TITLE}</title></head><body><h1>{BIG5_TITLE}</h1>"
@@ -117,7 +111,6 @@ def batch(inputs: dict[str, Path]) -> Batch:
     return run_all({
         "seed_url": ("extract", SEED_HTML, "--url", SEED_URL),
         "dump_and_page": ("extract", SEED_DUMP, HOSPITAL),
-        "encoding_gbk": ("extract", "--encoding", "gbk", inputs["dump_gbk"], inputs["lying"]),
         "encoding_big5": ("extract", "--encoding", "big5", inputs["big5"], inputs["empty"]),
         "learn_template": ("extract", "--learn-template",
                            *sorted(TEMPLATE_SITE.glob("news_*.html"))),
@@ -157,17 +150,10 @@ def test_extract_text_dump_and_a_page_give_two_json_lines(
     assert page["title"] == "县人民医院专家团队走进山区开展义诊"
 
 
-def test_extract_encoding_option(batch: Batch, gold: dict[str, Any]) -> None:
-    """``--encoding gbk`` on a GBK text dump and on a GBK page whose meta says Big5."""
-    dump, lying = records(batch["encoding_gbk"])
-    for record in (dump, lying):
-        for name in GOLD_FIELDS:
-            assert record[name] == gold[name], name
-
-
 def test_extract_encoding_option_reads_undeclared_big5(
     batch: Batch, inputs: dict[str, Path]
 ) -> None:
+    """Detection alone would take these Big5 bytes for GB18030; ``--encoding big5`` reads them."""
     big5, empty = records(batch["encoding_big5"])
     assert big5["title"] == BIG5_TITLE
     assert big5["body"].split("\n") == BIG5_PARAGRAPHS

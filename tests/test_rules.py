@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,8 +52,8 @@ def fresh_rules() -> Iterator[None]:
     active_rules.cache_clear()
 
 
-def _keep_cases() -> list[object]:
-    cases = []
+def _keep_cases() -> list[Any]:
+    cases: list[Any] = []
     for rule in BUNDLED:
         for index, text in enumerate(rule.keep):
             marks = []
