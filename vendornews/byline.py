@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vendornews.dates import parse_dates
 from vendornews.page import Line, Page
 from vendornews.rules import first_match, normalize
 
@@ -52,6 +53,13 @@ _EN_BYLINE_RE = re.compile(
 _AUTHOR_MARK = re.compile(
     r"(^|[\s_-])(author|byline|writer|author-name|article-author)($|[\s_-])", re.I
 )
+_BYLINE_LABEL = re.compile(
+    r"(发布时间|发布日期|发表时间|发表于|发布于|更新时间|时间\s*[:：]|日期\s*[:：]|来源\s*[:：]|"
+    r"作者\s*[:：]?|记者\s*[:：]|编辑\s*[:：]|阅读\s*[:：]|浏览|点击\s*[:：])"
+)
+_CREDIT_LABEL = re.compile(r"来源|作者|记者|编辑")
+_AUTHOR_LABEL = re.compile(r"作者\s*[:：]")
+_NAME_PREFIX = re.compile(r"^([\u4e00-\u9fff]{2,4})\s*[:：]\s*(?=\S{4,})")
 _NOT_A_SOURCE = re.compile(r"^(转载文章|转载|未知|不详|佚名|\d.*)$")
 _TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|–|—|--|\s-\s)\s*")
 _CRUMB_SPLIT = re.compile(r"\s*(?:>|&gt;|»|›|→|/|\\)\s*")
@@ -204,21 +212,34 @@ def _json_ld_author(page: Page) -> str | None:
 
 
 def is_byline(line: Line) -> bool:
-    """A short line that carries labeled publish metadata (date, source, author, counter)."""
+    """A short line that carries labeled publish metadata (date, source, author, counter).
+
+    One label is enough only with a value that looks like metadata: a full date after a
+    time label, or a short 来源/作者/编辑 line; "初试时间：3月底" inside a notice is body text.
+    """
     if len(line.text) > 150:
         return False
-    labels = len(
-        re.findall(
-            r"(发布时间|发布日期|发表时间|发表于|发布于|更新时间|时间\s*[:：]|日期\s*[:：]|来源\s*[:：]|"
-            r"作者\s*[:：]?|记者\s*[:：]|编辑\s*[:：]|阅读\s*[:：]|浏览|点击\s*[:：])",
-            line.text,
-        )
-    )
-    if labels >= 2:
+    labels = _BYLINE_LABEL.findall(line.text)
+    if len(labels) >= 2:
         return True
-    return (
-        labels == 1
-        and len(line.text) <= 60
-        and line.link_density <= 0.5
-        and first_match(line.text, ("spam",)) is None
-    )
+    if len(labels) != 1 or len(line.text) > 60 or line.link_density > 0.5:
+        return False
+    if first_match(line.text, ("spam",)) is not None:
+        return False
+    if _CREDIT_LABEL.match(labels[0]):
+        return len(line.text) <= 40
+    return bool(parse_dates(line.text)) or labels[0].startswith(("阅读", "浏览", "点击"))
+
+
+def has_empty_author_label(meta_lines: list[str]) -> bool:
+    """A byline prints the 作者 label (its value blank or unreadable)."""
+    return any(_AUTHOR_LABEL.search(text) for text in meta_lines)
+
+
+def split_author_prefix(heading: str, title: str) -> tuple[str | None, str]:
+    """``("茉莉", "我是怎样…")`` for a heading ``茉莉：我是怎样…``; the title loses the prefix."""
+    m = _NAME_PREFIX.match(heading)
+    if not m:
+        return None, title
+    name = m[1]
+    return name, title[len(m[0]) :] if title.startswith(m[0]) else title

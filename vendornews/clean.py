@@ -49,9 +49,18 @@ class CleanPage:
     byline_lines: list[Line]
     breadcrumb: Line | None
     heading: str | None  # the line just above the byline: the visible headline when no <h1>
+    above_body: str | None  # else the line just above the body: a weaker headline candidate
     link_heavy: bool
     lang: str
     sections: set[str] = field(default_factory=set)
+
+
+def _is_heading_line(line: Line) -> bool:
+    return (
+        4 <= len(line.text) <= 120
+        and line.link_density < 0.5
+        and first_match(line.text, ("boilerplate", "spam")) is None
+    )
 
 
 def _is_link_line(line: Line) -> bool:
@@ -148,11 +157,13 @@ def clean_page(
     first_byline = next(
         (i for i, d in enumerate(decisions[:first_kept]) if is_byline(d.line)), None
     )
-    heading = None
-    if first_byline:
-        above = decisions[first_byline - 1].line
-        if 4 <= len(above.text) <= 120 and first_match(above.text, ("boilerplate", "spam")) is None:
-            heading = above.text
+    # The visible headline when there is no <h1>: the line above the byline, else the
+    # last heading-like line above the body.
+    heading = above_body = None
+    if first_byline and _is_heading_line(above := decisions[first_byline - 1].line):
+        heading = above.text
+    elif first_kept and _is_heading_line(above := decisions[first_kept - 1].line):
+        above_body = above.text
     bylines = [d.line for d in decisions if is_byline(d.line)]
     breadcrumb = next(
         (
@@ -178,6 +189,7 @@ def clean_page(
         byline_lines=bylines,
         breadcrumb=breadcrumb,
         heading=heading,
+        above_body=above_body,
         link_heavy=main_chars > 0 and link_chars > 0.5 * main_chars,
         lang="zh" if cjk * 5 >= body_chars else "en",
         sections=_section_names(page),

@@ -12,7 +12,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from vendornews import dates
-from vendornews.byline import Byline, category, find_byline, site_name
+from vendornews.byline import (
+    Byline,
+    category,
+    find_byline,
+    has_empty_author_label,
+    site_name,
+    split_author_prefix,
+)
 from vendornews.clean import CleanPage, clean_page
 from vendornews.keywords import top_keywords
 from vendornews.record import FetchedPage, NotArticle, Record, Removal
@@ -113,9 +120,8 @@ def extract_article(
     sections = first.sections | ({section} if section else set())
     body_lines = [line for c in cleaned for line in c.kept]
     body_text = "\n".join(body_lines)
-    headings = page.h1s or ([first.heading] if first.heading else [])
     choice = choose_title(
-        headings,
+        page.h1s or ([first.heading] if first.heading else []),
         page.title_tag,
         page.meta.get("og:title"),
         site,
@@ -123,6 +129,7 @@ def extract_article(
         first.kept[:3],
         hints,
         body_text,
+        visible=first.above_body,
     )
     removed: list[Removal] = [r for c in cleaned for r in c.removed]
     if choice.opening_line is not None:
@@ -142,17 +149,21 @@ def extract_article(
         return NotArticle(pages[0].url, "no-body")
     if all(c.link_heavy for c in cleaned):
         return NotArticle(pages[0].url, "link-list")
-    byline: Byline = find_byline(
-        [line.text for line in first.header_lines + first.byline_lines], body_lines, site, page
-    )
+    meta_lines = [line.text for line in first.header_lines + first.byline_lines]
+    byline: Byline = find_byline(meta_lines, body_lines, site, page)
     title = choice.title
+    author = byline.author
+    if author is None and title and has_empty_author_label(meta_lines):
+        # "作者：" left blank, headline "茉莉：我是怎样…": the site puts the author in front.
+        heading = page.h1s[0] if page.h1s else first.heading or title
+        author, title = split_author_prefix(heading, title)
     return Record(
         url=pages[0].url,
         site=page.host,
         title=title,
         published=_published(first, pages[0].url, crawled),
         source=byline.source,
-        author=byline.author,
+        author=author,
         editor=byline.editor,
         body=body_text,
         category=section,

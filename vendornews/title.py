@@ -131,11 +131,25 @@ def choose_title(
     opening: Sequence[str],
     hints: Sequence[str],
     body: str,
+    visible: str | None = None,
 ) -> TitleChoice:
-    """Pick and repair the headline. ``opening`` are the body's first lines."""
+    """Pick and repair the headline.
+
+    ``opening`` are the body's first lines; ``visible`` is a headline-like line above the
+    body, used when the page has no ``<h1>`` and ``<title>`` agrees with it (or is itself
+    no headline: a breadcrumb, a domain).
+    """
     plain_title = _strip_site(title_tag, site, sections) if title_tag else ""
     reference = og_title or plain_title
     candidates = [h for h in h1s if key(h) and key(h) != key(site)]
+    if (
+        not candidates
+        and visible
+        and (
+            not reference or _overlap(visible, reference) >= 0.3 or _NOT_HEADLINE.search(reference)
+        )
+    ):
+        candidates = [visible]
     forms = [f for f in (*candidates, plain_title, og_title or "") if f]
     if reference and candidates:
         # An <h1> can be a logo, a domain or a breadcrumb: prefer one <title> agrees with.
