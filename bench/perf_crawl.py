@@ -1,0 +1,260 @@
+"""End-to-end crawl rate: ``scrapy crawl vendor_news`` against a bare spider, same URLs.
+
+    .venv/bin/python -m bench.perf_crawl [--repeat 3] [--shared ../shared]
+
+The dev farm is served by ``farm/serve.py --site-ports`` (one origin per site; a fresh
+server for every run, so each run meets the farm's one-time 503s alike). First an untimed
+discovery crawl of ``vendor_news`` (DEBUG log) lists every URL it fetched. Then, in
+alternation, timed runs of:
+
+* ``vendor_news``: ``python -m scrapy crawl vendor_news -a start_urls=… -O out.jsonl``,
+  the real spider with the extraction pipeline;
+* ``vendor_news`` with the pipeline replaced by :class:`NoExtraction` (a diagnostic: link
+  discovery and decoding without record extraction);
+* :class:`BareSpider` (``scrapy runspider bench/perf_crawl.py``): requests the discovery
+  crawl's URLs (robots.txt excepted; its middleware fetches those itself), does nothing
+  with the responses.
+
+All run from the checkout with the project's settings (so the same concurrency, robots
+handling, retries and reactor) and ``-s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0``.
+The rate is Scrapy's own ``downloader/response_count / elapsed_time_seconds`` (engine open
+to close, process start-up excluded: ``bench.perf_startup`` measures that); the wall time
+of the whole command is shown beside it. Figures are medians over the repetitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+
+from bench.data import CHECKOUT, DEFAULT_SHARED
+from bench.perf_common import PYTHON, crawl_env, machine, median_of, serve_farm, table, verdict
+
+# Target: the vendor_news crawl fetches at least this share of the bare spider's rate.
+TARGET_SHARE = 0.8
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0"]
+CRAWL_TIMEOUT = 600
+_CRAWLED = re.compile(r"Crawled \((\d{3})\) <GET (\S+)>")
+_STAT = re.compile(r"'([\w/]+)': ([\d.]+)")
+
+
+class BareSpider(scrapy.Spider):
+    """Fetches the URLs of ``-a urls_file=PATH`` and does nothing with the responses."""
+
+    name = "bare_fetch"
+    custom_settings = {"ITEM_PIPELINES": {}, "FEEDS": {}}
+
+    def __init__(self, urls_file: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.urls = Path(urls_file).read_text(encoding="utf-8").split()
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.urls:
+            yield scrapy.Request(url, callback=self.parse, dont_filter=True)
+
+    def parse(self, response: Response) -> None:
+        return None
+
+
+class NoExtraction:
+    """Item pipeline for the diagnostic run: a URL instead of a record, no extraction."""
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {"url": item["pages"][0].url}
+
+
+@dataclass(frozen=True)
+class CrawlRun:
+    responses: int
+    elapsed: float  # Scrapy's elapsed_time_seconds
+    wall: float  # the whole command
+    items: int
+    log: str
+
+    @property
+    def rate(self) -> float:
+        return self.responses / self.elapsed
+
+
+def parse_stats(log: str) -> dict[str, float]:
+    """Numeric values of the final stats dump."""
+    dump = log.split("Dumping Scrapy stats:", 1)
+    return {k: float(v) for k, v in _STAT.findall(dump[1])} if len(dump) == 2 else {}
+
+
+def crawled_urls(log: str) -> list[str]:
+    """Every URL a DEBUG log says was downloaded (robots.txt left out), first time only."""
+    urls = [url for _, url in _CRAWLED.findall(log) if not url.endswith("/robots.txt")]
+    return list(dict.fromkeys(urls))
+
+
+def run_scrapy(args: Sequence[str], workdir: Path, label: str) -> CrawlRun:
+    log_file = workdir / f"{label}.log"
+    command = [PYTHON, "-m", "scrapy", *args, *FAST, "-s", f"LOG_FILE={log_file}"]
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=CHECKOUT, env=crawl_env(), capture_output=True,
+                          text=True, timeout=CRAWL_TIMEOUT, check=False)
+    wall = time.perf_counter() - start
+    log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
+    stats = parse_stats(log)
+    if done.returncode or "elapsed_time_seconds" not in stats:
+        raise SystemExit(f"{label}: scrapy exited {done.returncode}\n{done.stderr[-2000:]}"
+                         f"\n{log[-2000:]}")
+    return CrawlRun(int(stats.get("downloader/response_count", 0)),
+                    stats["elapsed_time_seconds"], wall,
+                    int(stats.get("item_scraped_count", 0)), log)
+
+
+def vendor_args(start_urls: Sequence[str], workdir: Path, label: str,
+                extra: Sequence[str] = ()) -> list[str]:
+    return ["crawl", "vendor_news", "-a", "start_urls=" + ",".join(start_urls),
+            "-a", f"output_dir={workdir}", "-O", str(workdir / f"{label}.jsonl"), *extra]
+
+
+def bare_args(urls_file: Path, workdir: Path, label: str) -> list[str]:
+    return ["runspider", str(Path(__file__).resolve()), "-a", f"urls_file={urls_file}",
+            "-O", str(workdir / f"{label}.jsonl")]
+
+
+VARIANTS = ("vendor_news", "vendor_news, no extraction", "bare spider")
+SitePath = tuple[str, str]  # (site id, path and query): a URL independent of the port
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _origins(start_urls: Sequence[str]) -> dict[str, str]:
+    """Site id -> origin, from ``serve.py``'s start URLs (``http://HOST:PORT/ID/``)."""
+    return {urlsplit(url).path.strip("/").split("/")[0]: _origin(url) for url in start_urls}
+
+
+def site_paths(urls: Sequence[str], start_urls: Sequence[str]) -> list[SitePath]:
+    """The URLs of one server run, re-rooted on their site so another run can use them."""
+    site_of = {origin: site for site, origin in _origins(start_urls).items()}
+    return [(site_of[_origin(url)], url[len(_origin(url)):]) for url in urls
+            if _origin(url) in site_of]
+
+
+def round_robin(paths: Sequence[SitePath]) -> list[SitePath]:
+    """One URL of each site in turn, so the bare spider keeps every site's slots busy."""
+    by_site: dict[str, list[SitePath]] = {}
+    for item in paths:
+        by_site.setdefault(item[0], []).append(item)
+    queues = list(by_site.values())
+    longest = max((len(q) for q in queues), default=0)
+    return [q[i] for i in range(longest) for q in queues if i < len(q)]
+
+
+def write_urls(paths: Sequence[SitePath], start_urls: Sequence[str], file: Path) -> Path:
+    origins = _origins(start_urls)
+    file.write_text("".join(f"{origins[site]}{path}\n" for site, path in round_robin(paths)),
+                    encoding="utf-8")
+    return file
+
+
+def one_run(variant: str, server: str, shared: Path, paths: Sequence[SitePath], workdir: Path,
+            rep: int) -> CrawlRun:
+    """One timed run on a fresh server."""
+    label = f"{variant.replace(' ', '_').replace(',', '')}-{server}-{rep}"
+    with serve_farm(shared, nodelay=server == "nodelay") as served:
+        if variant == "bare spider":
+            urls_file = write_urls(paths, served.start_urls, workdir / f"{label}.urls")
+            args = bare_args(urls_file, workdir, label)
+        else:
+            extra = ["-s", 'ITEM_PIPELINES={"bench.perf_crawl.NoExtraction": 300}'] \
+                if "no extraction" in variant else []
+            args = vendor_args(served.start_urls, workdir, label, extra)
+        return run_scrapy(args, workdir, label)
+
+
+def concurrency() -> str:
+    from spiders import settings
+
+    return (f"CONCURRENT_REQUESTS={settings.CONCURRENT_REQUESTS}, "
+            f"CONCURRENT_REQUESTS_PER_DOMAIN={settings.CONCURRENT_REQUESTS_PER_DOMAIN}, "
+            "AUTOTHROTTLE_ENABLED=0, DOWNLOAD_DELAY=0")
+
+
+def report(runs: dict[str, list[CrawlRun]]) -> str:
+    bare_rate = median_of([r.rate for r in runs["bare spider"]])
+    rows = []
+    for variant in VARIANTS:
+        done = runs[variant]
+        rate = median_of([r.rate for r in done])
+        rows.append([variant, f"{median_of([r.responses for r in done]):.0f}",
+                     f"{median_of([r.items for r in done]):.0f}",
+                     f"{median_of([r.elapsed for r in done]):.2f}",
+                     f"{median_of([r.wall for r in done]):.2f}", f"{rate:.1f}",
+                     f"{rate / bare_rate:.2f}x"])
+    return table(["run", "responses", "items", "crawl s", "command wall s", "responses/s",
+                  "vs bare spider"], rows)
+
+
+def share_of_bare(runs: dict[str, list[CrawlRun]]) -> float:
+    return median_of([r.rate for r in runs["vendor_news"]]) / \
+        median_of([r.rate for r in runs["bare spider"]])
+
+
+SERVERS = {
+    "stock": "serve.py as shipped (a kept-alive connection waits ~40 ms per response: "
+             "Nagle + delayed ACK)",
+    "nodelay": "serve.py with TCP_NODELAY (~0.3 ms per response)",
+}
+
+
+def measure(server: str, shared: Path, paths: Sequence[SitePath], workdir: Path,
+            repeat: int) -> dict[str, list[CrawlRun]]:
+    runs: dict[str, list[CrawlRun]] = {v: [] for v in VARIANTS}
+    for rep in range(repeat):
+        for variant in VARIANTS[rep % 3:] + VARIANTS[:rep % 3]:
+            runs[variant].append(one_run(variant, server, shared, paths, workdir, rep))
+    return runs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument("--server", choices=[*SERVERS, "both"], default="both")
+    args = parser.parse_args(argv)
+    servers = list(SERVERS) if args.server == "both" else [args.server]
+    print(f"# Crawl throughput\n\n{machine()}\n\nSettings for every run: {concurrency()}; "
+          f"median of {args.repeat} runs each.\n")
+    targets = []
+    with tempfile.TemporaryDirectory(prefix="vn-perf-crawl-") as tmp:
+        workdir = Path(tmp)
+        with serve_farm(args.shared) as served:
+            discovery = run_scrapy(
+                vendor_args(served.start_urls, workdir, "discovery") + ["-s", "LOG_LEVEL=DEBUG"],
+                workdir, "discovery")
+            paths = site_paths(crawled_urls(discovery.log), served.start_urls)
+        print(f"Discovery crawl: {discovery.responses} responses, {discovery.items} records, "
+              f"{len(paths)} distinct URLs for the bare spider (one site after another in "
+              f"turn).\n")
+        for server in servers:
+            runs = measure(server, args.shared, paths, workdir, args.repeat)
+            print(f"Server: {SERVERS[server]}\n\n{report(runs)}\n")
+            share = share_of_bare(runs)
+            targets.append([f"vendor_news responses/s vs bare spider ({server} server)",
+                            f">= {TARGET_SHARE:.2f}x", f"{share:.2f}x",
+                            verdict(share >= TARGET_SHARE)])
+    print(table(["target", "wanted", "measured", "result"], targets))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
