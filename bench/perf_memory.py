@@ -1,0 +1,203 @@
+"""Memory of long extraction runs: RSS every 2,000 pages over 20,000 distinct pages.
+
+    .venv/bin/python -m bench.perf_memory [--pages 20000] [--every 2000] [--modes plain,pipeline]
+
+Pages are made from the page set of :mod:`bench.data`: variant ``k`` of a page numbers
+every paragraph (``<p>`` gets a ``k·`` prefix, so no body line repeats across variants,
+as in a crawl of distinct articles), shifts every number of three or more digits that is
+not a year by ``k``, and appends ``k`` to the last number of the URL path (each site
+on its own host, ``SITE.example``). Bytes keep the page's encoding. Pages are generated
+one at a time, never held.
+
+Each mode runs in its own process (peak RSS is per process), both modes at once:
+
+* ``plain``: ``extract_article([page])`` per page, keywords included;
+* ``pipeline``: as ``pipelines/extract.py`` calls it in a crawl, with one
+  :class:`vendornews.template.TemplateBook` learning per-site templates for the run.
+
+RSS is ``/proc/self/statm``, peak is ``getrusage(RUSAGE_SELF).ru_maxrss``; the "0 pages"
+row is the process after imports and jieba's dictionary load, the baseline of the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench.data import DEFAULT_SHARED, BenchPage, describe, load_pages
+from bench.perf_common import PYTHON, machine, peak_rss_mb, rss_mb, table, verdict
+
+MODES = ("plain", "pipeline")
+# A run is "flat" when RSS at the end is within this factor of RSS at the first sample.
+FLAT = 1.10
+_NUMBER = re.compile(r"(?<![\d.])\d{3,}(?![\d.])")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_PARAGRAPH = re.compile(r"<p(?:\s[^>]*)?>", re.I)
+_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+# --------------------------------------------------------------------------------------
+# generated pages
+# --------------------------------------------------------------------------------------
+
+
+def _shift(match: re.Match[str], k: int) -> str:
+    digits = match.group()
+    if len(digits) == 4 and _YEAR.fullmatch(digits):
+        return digits
+    return f"{(int(digits) + k) % 10 ** len(digits):0{len(digits)}d}"
+
+
+def vary_html(text: str, k: int) -> str:
+    """Variant ``k`` of a decoded page: numbered paragraphs, shifted numbers."""
+    text = _NUMBER.sub(lambda m: _shift(m, k), text)
+    return _PARAGRAPH.sub(lambda m: f"{m.group()}{k}·", text)
+
+
+def vary_url(url: str, k: int) -> str:
+    """``http://127.0.0.1:8000/site/a/2465.html`` -> ``http://site.example/site/a/2465000k.html``.
+
+    Farm pages (one origin for all sites here) get their site's own host.
+    """
+    parts = urlsplit(url)
+    host = f"{parts.path.strip('/').split('/')[0]}.example" if parts.port else parts.hostname
+    path = _LAST_NUMBER.sub(lambda m: f"{m.group(1)}{k:04d}", parts.path, count=1)
+    if path == parts.path:
+        path = f"{path}?v={k}"
+    return f"http://{host}{path}"
+
+
+def variant(page: BenchPage, k: int) -> BenchPage:
+    from vendornews.decode import decode_html
+
+    text, encoding = decode_html(page.body, page.content_type)
+    body = vary_html(text, k).encode(encoding, errors="xmlcharrefreplace")
+    return BenchPage(vary_url(page.url, k), body, page.content_type, page.origin)
+
+
+def generated(pages: Sequence[BenchPage], count: int) -> Iterator[BenchPage]:
+    for n in range(count):
+        yield variant(pages[n % len(pages)], n // len(pages))
+
+
+# --------------------------------------------------------------------------------------
+# one mode, in its own process
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    pages: int
+    rss_mb: float
+    peak_mb: float
+    seconds: float
+    template_entries: int
+
+
+def _template_entries(book: object) -> int:
+    sites = getattr(book, "sites", {})
+    return sum(len(t.counts) + len(t.pairs) for t in sites.values())
+
+
+def worker(mode: str, shared: Path, count: int, every: int) -> None:
+    """Extract ``count`` generated pages; print one JSON sample per ``every`` pages."""
+    from vendornews.extract import extract_article
+    from vendornews.keywords import top_keywords
+    from vendornews.template import TemplateBook
+
+    pages = load_pages(shared)
+    top_keywords("预热", "预热一下结巴分词的词典。")
+    book = TemplateBook()
+    start = time.perf_counter()
+
+    def sample(done: int) -> None:
+        point = Sample(done, rss_mb(), peak_rss_mb(), time.perf_counter() - start,
+                       _template_entries(book))
+        print(json.dumps(asdict(point)), flush=True)
+
+    sample(0)
+    for n, page in enumerate(generated(pages, count), 1):
+        host = urlsplit(page.url).hostname or ""
+        template = book.for_site(host) if mode == "pipeline" else None
+        extract_article([page.fetched()], crawled_at="2026-01-01T00:00:00", template=template)
+        if n % every == 0:
+            sample(n)
+
+
+def run_modes(modes: Sequence[str], shared: Path, count: int,
+              every: int) -> dict[str, list[Sample]]:
+    """Every mode in its own process, all at once."""
+    processes = {
+        mode: subprocess.Popen(
+            [PYTHON, "-m", "bench.perf_memory", "--worker", mode, "--pages", str(count),
+             "--every", str(every), "--shared", str(shared)],
+            cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+        for mode in modes
+    }
+    results = {}
+    for mode, process in processes.items():
+        out, _ = process.communicate()
+        if process.returncode:
+            raise SystemExit(f"{mode} worker exited {process.returncode}")
+        results[mode] = [Sample(**json.loads(line)) for line in out.splitlines() if line]
+    return results
+
+
+def report(mode: str, samples: Sequence[Sample]) -> str:
+    base = samples[0].rss_mb
+    first = samples[1] if len(samples) > 1 else samples[0]
+    rows = []
+    for s in samples:
+        rate = s.pages / s.seconds if s.seconds else 0.0
+        rows.append([f"{s.pages:,}", f"{s.rss_mb:.0f}", f"{s.peak_mb:.0f}",
+                     f"{s.rss_mb / base:.2f}x", f"{s.rss_mb / first.rss_mb:.2f}x",
+                     f"{s.template_entries:,}" if mode == "pipeline" else "-",
+                     f"{rate:.0f}" if s.pages else "-"])
+    return table(["pages", "RSS MB", "peak RSS MB", "vs 0 pages", f"vs {first.pages:,} pages",
+                  "template entries", "pages/s so far"], rows)
+
+
+def verdicts(results: dict[str, list[Sample]]) -> str:
+    rows = []
+    for mode, samples in results.items():
+        first, last = samples[min(1, len(samples) - 1)], samples[-1]
+        growth = last.rss_mb / first.rss_mb
+        per_k = (last.rss_mb - first.rss_mb) / max(1, last.pages - first.pages) * 1000
+        rows.append([mode, f"{first.rss_mb:.0f} -> {last.rss_mb:.0f} MB",
+                     f"{growth:.2f}x", f"{per_k:.2f}", f"<= {FLAT:.2f}x",
+                     verdict(growth <= FLAT)])
+    return table(["mode", f"RSS {results[next(iter(results))][1].pages:,} pages -> end",
+                  "growth", "MB per 1,000 pages", "flat means", "result"], rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=20_000)
+    parser.add_argument("--every", type=int, default=2_000)
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker, args.shared, args.pages, args.every)
+        return 0
+    modes = [m for m in args.modes.split(",") if m in MODES]
+    print(f"# Memory of long extraction runs\n\n{machine()}\n\n{args.pages:,} pages generated "
+          f"from {describe(load_pages(args.shared))}; modes run in parallel processes.\n")
+    results = run_modes(modes, args.shared, args.pages, args.every)
+    for mode, samples in results.items():
+        print(f"Mode `{mode}`:\n\n{report(mode, samples)}\n")
+    print(verdicts(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
