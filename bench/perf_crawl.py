@@ -9,14 +9,16 @@ alternation, timed runs of:
 
 * ``vendor_news``: ``python -m scrapy crawl vendor_news -a start_urls=… -O out.jsonl``,
   the real spider with the extraction pipeline;
-* ``vendor_news`` with the pipeline replaced by :class:`NoExtraction` (a diagnostic: link
-  discovery and decoding without record extraction);
+* ``vendor_news`` with the pipelines (extraction, dedup) replaced by :class:`NoExtraction`
+  (a diagnostic: the spider's link discovery without record extraction);
 * :class:`BareSpider` (``scrapy runspider bench/perf_crawl.py``): requests the discovery
   crawl's URLs (robots.txt excepted; its middleware fetches those itself), does nothing
   with the responses.
 
 All run from the checkout with the project's settings (so the same concurrency, robots
-handling, retries and reactor) and ``-s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0``.
+handling, retries and reactor) and ``-s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0``; the
+dedup state (``VENDORNEWS_STATE``) is a fresh file in a temporary folder for every run, never
+the checkout's ``output/state.sqlite``.
 The rate is Scrapy's own ``downloader/response_count / elapsed_time_seconds`` (engine open
 to close, process start-up excluded: ``bench.perf_startup`` measures that); the wall time
 of the whole command is shown beside it. Figures are medians over the repetitions.
@@ -100,9 +102,15 @@ def crawled_urls(log: str) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
+def fast_settings(workdir: Path, label: str) -> list[str]:
+    """No politeness delays; the run's own dedup state file, not ``output/state.sqlite``."""
+    return [*FAST, "-s", f"VENDORNEWS_STATE={workdir / label}.sqlite"]
+
+
 def run_scrapy(args: Sequence[str], workdir: Path, label: str) -> CrawlRun:
     log_file = workdir / f"{label}.log"
-    command = [PYTHON, "-m", "scrapy", *args, *FAST, "-s", f"LOG_FILE={log_file}"]
+    command = [PYTHON, "-m", "scrapy", *args, *fast_settings(workdir, label),
+               "-s", f"LOG_FILE={log_file}"]
     start = time.perf_counter()
     done = subprocess.run(command, cwd=CHECKOUT, env=crawl_env(), capture_output=True,
                           text=True, timeout=CRAWL_TIMEOUT, check=False)
@@ -128,7 +136,7 @@ def bare_args(urls_file: Path, workdir: Path, label: str) -> list[str]:
             "-O", str(workdir / f"{label}.jsonl")]
 
 
-VARIANTS = ("vendor_news", "vendor_news, no extraction", "bare spider")
+VARIANTS = ("vendor_news", "vendor_news, no pipelines", "bare spider")
 SitePath = tuple[str, str]  # (site id, path and query): a URL independent of the port
 
 
@@ -176,7 +184,7 @@ def one_run(variant: str, server: str, shared: Path, paths: Sequence[SitePath], 
             args = bare_args(urls_file, workdir, label)
         else:
             extra = ["-s", 'ITEM_PIPELINES={"bench.perf_crawl.NoExtraction": 300}'] \
-                if "no extraction" in variant else []
+                if "no pipelines" in variant else []
             args = vendor_args(served.start_urls, workdir, label, extra)
         return run_scrapy(args, workdir, label)
 

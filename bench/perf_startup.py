@@ -40,7 +40,7 @@ from bench.perf_common import (
     table,
     venv_tool,
 )
-from bench.perf_crawl import FAST
+from bench.perf_crawl import fast_settings
 
 FIRST_RESPONSE_TIMEOUT = 120
 
@@ -98,7 +98,7 @@ def first_page_file(shared: Path, workdir: Path) -> tuple[Path, str]:
 
 
 def crawl_argvs(start_url: str, workdir: Path) -> dict[str, list[str]]:
-    debug = [*FAST, "-s", "LOG_LEVEL=DEBUG"]
+    debug = [*fast_settings(workdir, "startup"), "-s", "LOG_LEVEL=DEBUG"]
     bare_urls = workdir / "start.txt"
     bare_urls.write_text(start_url + "\n", encoding="utf-8")
     return {
