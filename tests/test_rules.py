@@ -25,16 +25,9 @@ HOSPITAL_URL = "http://hengtong-valve.example/news/1022.html"
 BUNDLED = load_rules()
 CLEANING = tuple(rule for rule in BUNDLED if rule.kind in ("spam", "boilerplate"))
 
-# keep examples that a rule currently removes (reported to the rules' owner). A case listed
-# here runs as a non-strict xfail: it turns into XPASS once the rule data is fixed.
-_WELCOME = "欢迎来到这片古老而美丽的土地，这里的人们热情好客，每年吸引数十万游客。"
-KNOWN_KEEP_FAILURES = {
-    ("spam.medical-ad-word", "妇科"): "the bare word matches: prefix and suffix are both optional",
-    ("spam.invoice", "税务部门提醒，企业开具发票时应如实填写交易信息。"):
-        "'开具…发票' matches inside an ordinary sentence (max_len 60)",
-    ("boilerplate.site-chrome", _WELCOME):
-        "'^欢迎(来到).{0,40}[!！]?$' matches a whole sentence (max_len 60)",
-}
+# keep examples that a rule currently removes: none today. A case listed here as
+# {(rule id, text): reason} runs as a non-strict xfail until the rule data is fixed.
+KNOWN_KEEP_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def _hospital_record() -> Record:

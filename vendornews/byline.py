@@ -31,7 +31,8 @@ _DATELINE_RE = re.compile(
     r"^[(（]?据?([\u4e00-\u9fff]{1,8}?(?:社|网|报|台))[\u4e00-\u9fff\d]{0,10}?电"
 )
 AUTHOR_RE = re.compile(
-    r"(?:作者|撰稿|撰文|文\s*/|By)\s*[:：]?\s*(?!(?:编辑|来源|发布|日期|时间)\b)"
+    r"(?:(?<![工创])作者(?=\s*[:：]|\s)|撰稿|撰文|文\s*/|\bBy\b)\s*[:：]?\s*"
+    r"(?!(?:编辑|来源|发布|日期|时间)\b)"
     r"([^\s:：|｜【】\[\]()（）<>,，、=\"']{1,20}(?:[ 、,，][\u4e00-\u9fff]{2,4}){0,3}?)"
     + _NEXT_LABEL,
     re.I,
@@ -55,14 +56,15 @@ _AUTHOR_MARK = re.compile(
 )
 _BYLINE_LABEL = re.compile(
     r"(发布时间|发布日期|发表时间|发表于|发布于|更新时间|时间\s*[:：]|日期\s*[:：]|来源\s*[:：]|"
-    r"作者\s*[:：]?|记者\s*[:：]|编辑\s*[:：]|阅读\s*[:：]|浏览|点击\s*[:：])"
+    r"(?<![工创])作者\s*[:：]?|记者\s*[:：]|编辑\s*[:：]|阅读\s*[:：]|浏览|点击\s*[:：])"
 )
+_SENTENCE_PUNCT = re.compile(r"[，。？！?!；]")
 _CREDIT_LABEL = re.compile(r"来源|作者|记者|编辑")
 _AUTHOR_LABEL = re.compile(r"作者\s*[:：]")
 _NAME_PREFIX = re.compile(r"^([\u4e00-\u9fff]{2,4})\s*[:：]\s*(?=\S{4,})")
 _NOT_A_SOURCE = re.compile(r"^(转载文章|转载|未知|不详|佚名|\d.*)$")
 _TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|–|—|--|\s-\s)\s*")
-_CRUMB_SPLIT = re.compile(r"\s*(?:>|&gt;|»|›|→|/|\\)\s*")
+_CRUMB_SPLIT = re.compile(r"\s*(?:>|&gt;|»|›|→|/|\\|\||｜)\s*")
 _TITLE_SUFFIX = re.compile(r"\S\s*(?:_|\||｜|–|—|-|·)\s*([^-_|｜–—·]{2,30})$")
 _BRAND_CLASS = re.compile(r"(^|[\s_-])(site-?title|site-?name|sitename|logo)($|[\s_-])", re.I)
 _CRUMB_SKIP = re.compile(
@@ -222,12 +224,14 @@ def is_byline(line: Line) -> bool:
     labels = _BYLINE_LABEL.findall(line.text)
     if len(labels) >= 2:
         return True
-    if len(labels) != 1 or len(line.text) > 60 or line.link_density > 0.5:
+    if len(labels) != 1 or len(line.text) > 60 or line.link_density >= 0.5:
         return False
     if first_match(line.text, ("spam",)) is not None:
         return False
     if _CREDIT_LABEL.match(labels[0]):
-        return len(line.text) <= 40
+        # "记者：你通过什么渠道…" in an interview is a question, not a credit.
+        value = line.text.split(labels[0], 1)[1]
+        return len(line.text) <= 40 and len(value) <= 16 and not _SENTENCE_PUNCT.search(value)
     return bool(parse_dates(line.text)) or labels[0].startswith(("阅读", "浏览", "点击"))
 
 

@@ -7,9 +7,11 @@ a one-line message on stderr and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 from pathlib import Path
 
 from vendornews.clean import clean_page
@@ -25,7 +27,19 @@ class UsageError(Exception):
     """A problem with the user's input, reported in one line."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr (and exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def _read_page(path: Path, url: str | None, encoding: str | None) -> FetchedPage:
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(f"--encoding {encoding}: unknown encoding") from None
     if not path.exists():
         raise UsageError(f"{path}: no such file")
     if path.is_dir():
@@ -80,16 +94,18 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     result = extract_article([page])
     write = sys.stdout.write
     write(f"# encoding: {cleaned.encoding}\n")
+    # Lines the title repair took out of the body (the headline repeated at its top).
+    title_drops = {}
+    if not isinstance(result, NotArticle):
+        title_drops = {r.text: r.rule for r in result.removed if r.rule.startswith("title.")}
     for decision in cleaned.decisions:
-        status = "KEEP" if decision.rule is None else "DROP"
-        if decision.rule is None or decision.in_main or args.all:
-            write(f"{status:4}  {decision.rule or '':28}  {decision.line.text[:100]}\n")
+        rule = decision.rule or title_drops.get(decision.line.text)
+        if rule is None or decision.in_main or args.all:
+            status = "KEEP" if rule is None else "DROP"
+            write(f"{status:4}  {rule or '':28}  {decision.line.text[:100]}\n")
     if isinstance(result, NotArticle):
         write(f"# not an article: {result.reason}\n")
     else:
-        for removal in result.removed:
-            if removal.rule.startswith("title."):
-                write(f"DROP  {removal.rule:28}  {removal.text[:100]}\n")
         write(
             f"# title: {result.title}\n# published: {result.published}\n"
             f"# source: {result.source}\n# author: {result.author}\n"
@@ -98,8 +114,8 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vendornews", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="vendornews", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     extract = commands.add_parser("extract", help="print one JSON record per page file")
     extract.add_argument("files", nargs="+", metavar="FILE", help="HTML page or .txt text dump")

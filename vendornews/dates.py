@@ -12,6 +12,7 @@ local clock; time zones are dropped.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -102,7 +103,8 @@ def _make(y: int, m: int, d: int, clock: tuple[str | None, ...]) -> Stamp | None
 
 
 def parse_dates(text: str) -> list[Stamp]:
-    """Every absolute date in ``text``, in order of appearance."""
+    """Every absolute date in ``text``, in order of appearance (full-width digits too)."""
+    text = unicodedata.normalize("NFKC", text)
     found: list[tuple[int, Stamp]] = []
     taken: list[range] = []
 

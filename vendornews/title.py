@@ -24,7 +24,7 @@ from vendornews.keywords import tokens, word_frequency
 from vendornews.rules import first_match
 
 _TAG_PREFIX = re.compile(r"^\s*[【\[]([^】\]]{1,20})[】\]]\s*")
-_SPLIT = re.compile(r"\s*(?:_|\||｜|–|--|\s-\s|—(?!—))\s*")
+_SPLIT = re.compile(r"\s*(?:_|\||｜|–|--|\s-\s|—(?!—)|‹|›|«|»)\s*")
 _TRUNCATED = re.compile(r"(…|\.\.\.|。。。)$")
 RARE_WORD = 100  # jieba dictionary count below which a word may be a glued-on keyword
 _NOT_HEADLINE = re.compile(r"[>»›]|^[\w.-]+\.(com|cn|net|org|gov|edu)(\.cn)?$", re.I)
