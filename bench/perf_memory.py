@@ -17,6 +17,13 @@ Each mode runs in its own process (peak RSS is per process), both modes at once:
 
 RSS is ``/proc/self/statm``, peak is ``getrusage(RUSAGE_SELF).ru_maxrss``; the "0 pages"
 row is the process after imports and jieba's dictionary load, the baseline of the ratios.
+
+``--crawl N`` (opt-in: a crawl runs at the crawl's pace, ~10 minutes for 20,000 pages on
+2 idle cores) measures ``scrapy crawl vendor_news`` instead: a generated site of N article
+pages (variants of the farm site ``jxjcj``'s articles, listed in a sitemap index named by
+robots.txt) is served from a thread of this process, and the crawl's RSS and peak RSS
+(``/proc/PID/status`` VmRSS, VmHWM) are sampled each time another ``--every`` articles
+have been served.
 """
 
 from __future__ import annotations
@@ -26,9 +33,12 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -178,16 +188,167 @@ def verdicts(results: dict[str, list[Sample]]) -> str:
                   "growth", "MB per 1,000 pages", "flat means", "result"], rows)
 
 
+# --------------------------------------------------------------------------------------
+# crawl memory: a generated site served from this process
+# --------------------------------------------------------------------------------------
+
+CRAWL_SITE = "/jxjcj/"
+FIRST_ID = 100_000
+SITEMAP_CHUNK = 1_000
+_GENERATED = re.compile(r"^/jxjcj/a/\w+/(\d+)\.html$")
+
+
+class GeneratedSite:
+    """Robots.txt, a sitemap index, its sitemaps and ``count`` generated article pages."""
+
+    def __init__(self, bases: Sequence[BenchPage], count: int) -> None:
+        self.bases = bases
+        self.count = count
+        self.articles_served = 0
+        self.lock = threading.Lock()
+
+    def article_path(self, n: int) -> str:
+        return f"/jxjcj/a/hangye/{FIRST_ID + n}.html"
+
+    def respond(self, path: str, origin: str) -> tuple[int, str, bytes]:
+        """``(status, content type, body)`` for a request path."""
+        if path == "/robots.txt":
+            return 200, "text/plain", f"User-agent: *\nSitemap: {origin}/sitemap.xml\n".encode()
+        if path == "/sitemap.xml":
+            chunks = range((self.count + SITEMAP_CHUNK - 1) // SITEMAP_CHUNK)
+            locs = "".join(f"<sitemap><loc>{origin}/sitemap-{i}.xml</loc></sitemap>"
+                           for i in chunks)
+            return 200, "application/xml", f"<sitemapindex>{locs}</sitemapindex>".encode()
+        if match := re.fullmatch(r"/sitemap-(\d+)\.xml", path):
+            first = int(match[1]) * SITEMAP_CHUNK
+            locs = "".join(f"<url><loc>{origin}{self.article_path(n)}</loc></url>"
+                           for n in range(first, min(first + SITEMAP_CHUNK, self.count)))
+            return 200, "application/xml", f"<urlset>{locs}</urlset>".encode()
+        if path == CRAWL_SITE:
+            link = f'<a href="{self.article_path(0)}">news</a>'
+            return 200, "text/html; charset=utf-8", f"<html><body>{link}</body></html>".encode()
+        match = _GENERATED.match(path)
+        n = int(match[1]) - FIRST_ID if match else -1
+        if not 0 <= n < self.count:
+            return 404, "text/html", b"<html><body>404</body></html>"
+        page = variant(self.bases[n % len(self.bases)], n // len(self.bases))
+        with self.lock:
+            self.articles_served += 1
+        return 200, page.content_type or "text/html", page.body
+
+
+def _handler(site: GeneratedSite) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            origin = f"http://{self.headers.get('Host')}"
+            status, content_type, body = site.respond(self.path.split("?", 1)[0], origin)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    return Handler
+
+
+def _proc_status_mb(pid: int) -> tuple[float, float]:
+    """VmRSS and VmHWM (peak) of a process, in MB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def crawl_memory(shared: Path, count: int, every: int) -> tuple[list[Sample], dict[str, float]]:
+    """Crawl a generated site of ``count`` articles; RSS each ``every`` articles served.
+
+    Also returns the numbers of the crawl's final stats.
+    """
+    from bench.perf_common import crawl_env
+    from bench.perf_crawl import fast_settings, parse_stats
+
+    bases = [p for p in load_pages(shared)
+             if "/jxjcj/" in p.url and _GENERATED.match(urlsplit(p.url).path)]
+    site = GeneratedSite(bases, count)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    samples: list[Sample] = []
+    with tempfile.TemporaryDirectory(prefix="vn-perf-memory-") as tmp:
+        work = Path(tmp)
+        start_url = f"http://127.0.0.1:{server.server_address[1]}{CRAWL_SITE}"
+        argv = [PYTHON, "-m", "scrapy", "crawl", "vendor_news", "-a", f"start_urls={start_url}",
+                "-a", f"output_dir={work}", "-O", str(work / "out.jsonl"),
+                *fast_settings(work, "crawl"), "-s", "VENDORNEWS_MAX_PAGES_PER_SITE=0",
+                "-s", f"LOG_FILE={work / 'crawl.log'}"]
+        start = time.perf_counter()
+        crawl = subprocess.Popen(argv, cwd=Path(__file__).resolve().parents[1],
+                                 env=crawl_env())
+        try:
+            samples = _sample_crawl(crawl, site, every, start)
+        finally:
+            crawl.wait()
+            server.shutdown()
+        log = work / "crawl.log"
+        stats = parse_stats(log.read_text(encoding="utf-8", errors="replace")) \
+            if log.exists() else {}
+    return samples, stats
+
+
+def _sample_crawl(crawl: subprocess.Popen[bytes], site: GeneratedSite, every: int,
+                  start: float) -> list[Sample]:
+    samples: list[Sample] = []
+    next_mark = 0
+    while crawl.poll() is None:
+        served = site.articles_served
+        if served >= next_mark:
+            try:
+                rss, peak = _proc_status_mb(crawl.pid)
+            except OSError:
+                break
+            samples.append(Sample(served, rss, peak, time.perf_counter() - start, 0))
+            next_mark = (served // every + 1) * every
+        time.sleep(0.2)
+    return samples
+
+
+def crawl_report(samples: Sequence[Sample]) -> str:
+    base = samples[1] if len(samples) > 1 else samples[0]
+    rows = [[f"{s.pages:,}", f"{s.rss_mb:.0f}", f"{s.peak_mb:.0f}",
+             f"{s.rss_mb / base.rss_mb:.2f}x", f"{s.seconds:.0f}"] for s in samples]
+    return table(["articles served", "crawl RSS MB", "peak RSS MB",
+                  f"vs {base.pages:,} articles", "seconds"], rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=20_000)
     parser.add_argument("--every", type=int, default=2_000)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    parser.add_argument("--crawl", type=int, metavar="N",
+                        help="measure a vendor_news crawl of N generated articles instead")
     parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker, args.shared, args.pages, args.every)
+        return 0
+    if args.crawl:
+        print(f"# Memory of a long crawl\n\n{machine()}\n\n`scrapy crawl vendor_news` of "
+              f"{args.crawl:,} generated articles (sitemaps), RSS of the crawl process.\n")
+        samples, stats = crawl_memory(args.shared, args.crawl, args.every)
+        print(crawl_report(samples))
+        print(f"\nCrawl stats: {stats.get('downloader/response_count', 0):.0f} responses, "
+              f"{stats.get('item_scraped_count', 0):.0f} records, "
+              f"{stats.get('elapsed_time_seconds', 0):.0f} s.")
         return 0
     modes = [m for m in args.modes.split(",") if m in MODES]
     print(f"# Memory of long extraction runs\n\n{machine()}\n\n{args.pages:,} pages generated "
