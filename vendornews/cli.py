@@ -11,8 +11,8 @@ import codecs
 import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 from vendornews.clean import clean_page
 from vendornews.extract import extract_article
