@@ -51,8 +51,8 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from spiders.vendor_news import VendorNewsSpider
-from vendornews.discover import load_overrides, override_for, site_key
-from vendornews.frontier import DEFAULT_HEARTBEAT_TTL, DEFAULT_PREFIX, Frontier
+from vendornews.discover import override_for, site_key
+from vendornews.frontier import DEFAULT_HEARTBEAT_TTL, DEFAULT_PREFIX, Frontier, article_key
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -65,6 +65,9 @@ logger = logging.getLogger(__name__)
 # serialized: stripped before a request goes back to Redis).
 TOKEN = "redis_frontier_token"
 CLAIM_PIPELINE = "spiders.redis_frontier.RedisExportClaimPipeline"
+# Pipelines that write records out themselves (the incremental state's journal): the claim
+# must come first, so that a record another worker exported is never written.
+CLAIM_BEFORE = (".StatePipeline",)
 
 
 def redis_settings(redis_url: str) -> dict[str, Any]:
@@ -99,7 +102,11 @@ def apply_redis_settings(settings: BaseSettings) -> None:
     for name, value in redis_settings(url).items():
         settings.set(name, value, priority="spider")
     pipelines = dict(settings.getdict("ITEM_PIPELINES"))
-    pipelines.setdefault(CLAIM_PIPELINE, 900)
+    if CLAIM_PIPELINE not in pipelines:
+        # After extraction and dedup, before the pipeline that writes the run's journal.
+        before = [order for path, order in pipelines.items()
+                  if isinstance(path, str) and path.endswith(CLAIM_BEFORE) and order is not None]
+        pipelines[CLAIM_PIPELINE] = min(before) - 1 if before else 900
     priority = max(settings.getpriority("ITEM_PIPELINES") or 0, settings.getpriority("REDIS_URL")
                    or 0)
     settings.set("ITEM_PIPELINES", pipelines, priority=priority)
@@ -438,7 +445,10 @@ class RedisExportClaimPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.frontier: Frontier | None = None
+        self.pending: set[str] = set()  # article keys claimed, not exported yet
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(self.item_not_exported, signal=signals.item_dropped)
+        crawler.signals.connect(self.item_not_exported, signal=signals.item_error)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisExportClaimPipeline:
@@ -453,6 +463,7 @@ class RedisExportClaimPipeline:
         if not self.frontier.claim(item["url"]):
             self.crawler.stats.inc_value("vendornews/redis/exported_elsewhere")
             raise DropItem(f"already exported in this crawl: {item['url']}")
+        self.pending.add(article_key(item["url"]))
         return item
 
     def item_scraped(self, item: Any, response: Response | Failure | None) -> None:
@@ -460,6 +471,14 @@ class RedisExportClaimPipeline:
             return
         self._flush_feeds()
         self.frontier.commit(item["url"])
+        self.pending.discard(article_key(item["url"]))
+
+    def item_not_exported(self, item: Any) -> None:
+        """A later pipeline dropped (or failed on) a claimed article: release the claim."""
+        url = _item_url(item)
+        if self.frontier is not None and url and article_key(url) in self.pending:
+            self.pending.discard(article_key(url))
+            self.frontier.release(url)
 
     def _flush_feeds(self) -> None:
         extensions = getattr(self.crawler.extensions, "middlewares", ())
@@ -469,6 +488,16 @@ class RedisExportClaimPipeline:
                 if file is not None and hasattr(file, "flush"):
                     with contextlib.suppress(OSError, ValueError):
                         file.flush()
+
+
+def _item_url(item: Any) -> str | None:
+    """The article URL of a record, or of the spider's item (page 1) a pipeline dropped."""
+    if not isinstance(item, dict):
+        return None
+    if isinstance(item.get("url"), str):
+        return str(item["url"])
+    pages = item.get("pages")
+    return getattr(pages[0], "url", None) if pages else None
 
 
 # ---------------------------------------------------------------------- test vehicle
@@ -502,7 +531,11 @@ class RedisVendorNewsSpider(VendorNewsSpider):
             async for request in super().start():
                 yield request
             return
-        self.overrides = load_overrides(self.settings.get("VENDORNEWS_OVERRIDES_FILE"))
-        self.max_pages = self.settings.getint("VENDORNEWS_MAX_PAGES_PER_SITE")
+        # The spider's own set-up (settings, overrides, crawl state) without start pages: no
+        # request; then the start pages come from Redis (given ones are fed there first).
+        seeds, self.site_starts = self.site_starts, []
+        async for request in super().start():
+            yield request
+        self.site_starts = seeds
         async for request in redis_start(self):
             yield request
