@@ -102,11 +102,13 @@ def extract_article(
     encoding: str | None = None,
     hints: Sequence[str] = (),
     template: SiteTemplate | None = None,
+    keywords: bool = True,
 ) -> Record | NotArticle:
     """Extract one article from its page 1 and any continuation pages (正文分页).
 
     ``hints`` are anchor texts of links that pointed to the article (a crawl knows them);
-    ``template`` holds lines learned as boilerplate from other pages of the same site.
+    ``template`` holds lines learned as boilerplate from other pages of the same site;
+    ``keywords=False`` skips the jieba TF-IDF keywords (the costliest field).
     """
     if not pages:
         raise ValueError("extract_article needs at least one page")
@@ -167,7 +169,7 @@ def extract_article(
         editor=byline.editor,
         body=body_text,
         category=section,
-        keywords=top_keywords(title or "", body_text),
+        keywords=top_keywords(title or "", body_text) if keywords else [],
         lang=first.lang,
         pages=len(pages),
         crawled_at=crawled.isoformat(timespec="seconds"),
