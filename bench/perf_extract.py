@@ -7,13 +7,18 @@ the same decoded text (:func:`vendornews.decode.decode_html` of the page bytes);
 gets the bytes and headers, as its API takes them, so its figures include decoding (the
 ``decode_html`` row shows what that costs). Before timing, jieba's dictionary is loaded
 (timed on its own: a once-per-process cost) and every tool runs over the set once.
-Then each repetition times every tool over the whole set, tools in a rotating order so
-background load falls on all of them alike; the figures are the median repetition.
+Then each repetition times every tool over the whole set, the tools taking turns every
+10 pages in a rotating order, so background load on a shared machine falls on all of them
+alike; the figures are the median repetition. Wall time (``perf_counter``) decides; the
+process' CPU time is shown beside it (wall far above CPU means the machine was busy).
 
 "vendornews, no keywords" is the full :func:`extract_article` with
 ``vendornews.extract.top_keywords`` replaced by a function returning ``[]`` for the timed
 passes of that row only (the core has no switch for it: see ``bench/README.md``).
 Title repair may still segment a headline with jieba; that cost stays in the row.
+
+The "parse_article" row is the crawl's own work on an article page before extraction
+(link discovery and classification, continuation links, requests), for scale.
 
 ``--profile`` prints a cProfile summary of vendornews on the set instead: the share of
 each stage and the functions with the most own time.
@@ -41,6 +46,8 @@ CRAWLED_AT = "2026-01-01T00:00:00"
 TARGET_VS_TRAFILATURA = 1.5
 # … and vendornews without keywords at most this many times readability's time per page.
 TARGET_VS_READABILITY = 1.5
+# Tools take turns every this many pages.
+CHUNK = 10
 
 PageRun = Callable[[BenchPage, str], object]
 
@@ -93,6 +100,18 @@ def without_keywords() -> Iterator[None]:
         extract_module.top_keywords = original
 
 
+def _spider_article(page: BenchPage, text: str) -> object:
+    """What the crawl does with an article page before extraction (a fresh spider each)."""
+    from scrapy.http import HtmlResponse, Request
+
+    from spiders.vendor_news import VendorNewsSpider
+
+    spider = VendorNewsSpider(start_urls=page.url)
+    headers = {"Content-Type": page.content_type} if page.content_type else {}
+    response = HtmlResponse(page.url, body=page.body, headers=headers, request=Request(page.url))
+    return list(spider.parse_article(response))
+
+
 def _decode(page: BenchPage, text: str) -> object:
     return page.text()
 
@@ -135,6 +154,12 @@ def tools() -> list[Tool]:
         Tool("vendornews-nokw", "vendornews, no keywords", _vendornews, without_keywords),
         Tool("decode", "decode_html alone", _decode),
     ]
+    try:
+        importlib.import_module("spiders.vendor_news")
+        found.append(Tool("spider", "vendor_news spider: parse_article (links, no extraction)",
+                          _spider_article))
+    except ImportError as error:
+        print(f"spider row skipped: {error}", file=sys.stderr)
     optional: list[tuple[str, str, Callable[[], PageRun]]] = [
         ("readability", f"{_label('readability-lxml')}: Document(text).summary()",
          lambda: _readability),
@@ -190,17 +215,28 @@ def warm_jieba() -> float:
 
 
 def measure(tool_list: Sequence[Tool], pages: Sequence[BenchPage], texts: Sequence[str],
-            repeat: int) -> dict[str, Timing]:
+            repeat: int, chunk: int = CHUNK) -> dict[str, Timing]:
+    """Per tool, one wall and CPU total over every page per repetition.
+
+    Within a repetition the tools take turns every ``chunk`` pages (the order rotating),
+    so a burst of other work on the machine slows every tool alike.
+    """
     timings = {tool.key: Timing() for tool in tool_list}
     for tool in tool_list:  # warm-up: lazy imports, caches, the allocator
         one_pass(tool, pages, texts)
     for rep in range(repeat):
-        order = list(tool_list[rep % len(tool_list):]) + list(tool_list[:rep % len(tool_list)])
-        for tool in order:
-            done = one_pass(tool, pages, texts)
-            timings[tool.key].seconds.append(done.wall)
-            timings[tool.key].cpu.append(done.cpu)
-            timings[tool.key].failures = done.failures
+        wall = dict.fromkeys(timings, 0.0)
+        cpu = dict.fromkeys(timings, 0.0)
+        for turn, start in enumerate(range(0, len(pages), chunk)):
+            shift = (rep + turn) % len(tool_list)
+            for tool in [*tool_list[shift:], *tool_list[:shift]]:
+                done = one_pass(tool, pages[start:start + chunk], texts[start:start + chunk])
+                wall[tool.key] += done.wall
+                cpu[tool.key] += done.cpu
+                timings[tool.key].failures += done.failures if rep == 0 else 0
+        for key, timing in timings.items():
+            timing.seconds.append(wall[key])
+            timing.cpu.append(cpu[key])
     return timings
 
 
