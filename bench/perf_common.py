@@ -150,7 +150,7 @@ def serve_farm(shared: Path = DEFAULT_SHARED, farm: Path | None = None,
         raise SystemExit(f"cannot serve the farm: {server} or {farm / 'sites.json'} missing")
     launcher = [PYTHON, "-c", _NODELAY, str(server)] if nodelay else [PYTHON, str(server)]
     process = subprocess.Popen([*launcher, str(farm), "--port", "0", "--site-ports"],
-                               stdout=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         urls = []
         assert process.stdout is not None
