@@ -12,10 +12,11 @@ Then each repetition times every tool over the whole set, the tools taking turns
 alike; the figures are the median repetition. Wall time (``perf_counter``) decides; the
 process' CPU time is shown beside it (wall far above CPU means the machine was busy).
 
-"vendornews, no keywords" is the full :func:`extract_article` with
+"vendornews, keywords=False" is :func:`extract_article` with its ``keywords=False`` switch.
+On a core without the switch the row is the full function with
 ``vendornews.extract.top_keywords`` replaced by a function returning ``[]`` for the timed
-passes of that row only (the core has no switch for it: see ``bench/README.md``).
-Title repair may still segment a headline with jieba; that cost stays in the row.
+passes of that row only. Title repair may still segment a headline with jieba; that cost
+stays in the row.
 
 The "parse_article" row is the crawl's own work on an article page before extraction
 (link discovery and classification, continuation links, requests), for scale.
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import importlib
+import inspect
 import pstats
 import sys
 import time
@@ -88,16 +90,36 @@ def _vendornews(page: BenchPage, text: str) -> object:
     return extract_article([page.fetched()], crawled_at=CRAWLED_AT)
 
 
+def core_has_keywords_switch() -> bool:
+    """Whether ``extract_article`` takes ``keywords=False`` (newer cores do)."""
+    from vendornews.extract import extract_article
+
+    return "keywords" in inspect.signature(extract_article).parameters
+
+
+def _vendornews_no_keywords(page: BenchPage, text: str) -> object:
+    from vendornews.extract import extract_article
+
+    return extract_article([page.fetched()], crawled_at=CRAWLED_AT, keywords=False)
+
+
 @contextmanager
 def without_keywords() -> Iterator[None]:
-    """``extract_article`` with keywords switched off (benchmark-only monkeypatch)."""
+    """Older cores: ``extract_article`` with keywords switched off (benchmark-only patch)."""
     extract_module = importlib.import_module("vendornews.extract")
-    original = extract_module.top_keywords
-    extract_module.top_keywords = lambda title, body, limit=8: []
+    original = getattr(extract_module, "top_keywords")  # noqa: B009 (a module, untyped here)
+    setattr(extract_module, "top_keywords", lambda title, body, limit=8: [])  # noqa: B010
     try:
         yield
     finally:
-        extract_module.top_keywords = original
+        setattr(extract_module, "top_keywords", original)  # noqa: B010
+
+
+def no_keywords_tool() -> Tool:
+    if core_has_keywords_switch():
+        return Tool("vendornews-nokw", "vendornews, keywords=False", _vendornews_no_keywords)
+    return Tool("vendornews-nokw", "vendornews, no keywords (patched)", _vendornews,
+                without_keywords)
 
 
 def _spider_article(page: BenchPage, text: str) -> object:
@@ -151,7 +173,7 @@ def tools() -> list[Tool]:
     """Every tool that is installed, vendornews first, the lxml floor last."""
     found = [
         Tool("vendornews", f"{_label('vendornews')}, every field", _vendornews),
-        Tool("vendornews-nokw", "vendornews, no keywords", _vendornews, without_keywords),
+        no_keywords_tool(),
         Tool("decode", "decode_html alone", _decode),
     ]
     try:
