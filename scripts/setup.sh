@@ -16,3 +16,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 # Headless Chromium (and a CJK font) for the report's browser test.
 ./scripts/install_chromium.sh
+# redis-server (Debian) for the shared-frontier test; tests start their own on a free port.
+./scripts/install_redis.sh

@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from vendornews.clean import clean_page
 from vendornews.extract import extract_article
+from vendornews.frontier import register as register_frontier
 from vendornews.record import FetchedPage, NotArticle
 from vendornews.report import ReportInputError
 from vendornews.report import register as register_report
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.set_defaults(run=_cmd_explain)
 
     register_report(commands)
+    register_frontier(commands)
     return parser
 
 
