@@ -175,7 +175,7 @@ def clean_page(
         None,
     )
     main_lines = [d.line for d in decisions if d.in_main]
-    main_chars = sum(len(key(line.text)) for line in main_lines)
+    main_chars = sum(line.word_chars for line in main_lines)
     link_chars = sum(line.link_chars for line in main_lines)
     body_chars = sum(len(t) for t in kept)
     cjk = sum(1 for t in kept for _ in _CJK.finditer(t))

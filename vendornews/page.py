@@ -30,6 +30,7 @@ _INVISIBLE_TAGS = ("script", "style", "noscript", "template", "iframe", "object"
 _CONTROL_TAGS = ("select", "textarea", "button", "input", "label")
 _CONTROL_TEXT = 200
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_NOT_WORD = re.compile(r"[\W_]+")
 _UPDATE_WORD = re.compile(r"updated|modified|更新|修改", re.I)
 _PARSER = html.HTMLParser(
     encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=False, no_network=True
@@ -42,13 +43,14 @@ class Line:
 
     text: str
     block: html.HtmlElement
-    link_chars: int
+    link_chars: int  # letters and digits inside links
     links: int
+    word_chars: int  # letters and digits in the whole line (punctuation ignored)
 
     @property
     def link_density(self) -> float:
-        """Share of the line's letters and digits that sit inside links (punctuation ignored)."""
-        return self.link_chars / max(_word_chars(self.text), 1)
+        """Share of the line's letters and digits that sit inside links."""
+        return self.link_chars / max(self.word_chars, 1)
 
 
 @dataclass
@@ -71,7 +73,8 @@ class Page:
 
 
 def _word_chars(text: str) -> int:
-    return sum(1 for ch in text if ch.isalnum())
+    """Letters and digits in ``text`` (what link density counts)."""
+    return len(text) - len("".join(_NOT_WORD.findall(text)))
 
 
 def _element_text(element: html.HtmlElement) -> str:
@@ -90,7 +93,8 @@ def _segment(root: html.HtmlElement) -> list[Line]:
         nonlocal parts, link_chars, links
         text = normalize("".join(parts))
         if text:
-            lines.append(Line(text, block, min(link_chars, _word_chars(text)), links))
+            words = _word_chars(text)
+            lines.append(Line(text, block, min(link_chars, words), links, words))
         parts, link_chars, links = [], 0, 0
 
     def walk(element: html.HtmlElement, in_link: bool) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from vendornews.keywords import tokens, word_frequency
 from vendornews.rules import first_match
 
+_NOT_WORD = re.compile(r"[\W_]+")
 _TAG_PREFIX = re.compile(r"^\s*[【\[]([^】\]]{1,20})[】\]]\s*")
 _SPLIT = re.compile(r"\s*(?:_|\||｜|–|--|\s-\s|—(?!—)|‹|›|«|»)\s*")
 _TRUNCATED = re.compile(r"(…|\.\.\.|。。。)$")
@@ -33,7 +34,7 @@ _SENTENCE_END = re.compile(r"[。！？!?；;]$")
 
 def key(text: str) -> str:
     """Letters and digits only: two forms of one headline compare equal."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum()).lower()
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
 def _bigrams(text: str) -> set[str]:

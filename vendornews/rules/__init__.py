@@ -11,7 +11,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -43,8 +43,11 @@ def normalize(text: str) -> str:
     return " ".join(_PRIVATE_USE.sub("", text).split())
 
 
+@lru_cache(maxsize=8192)
 def folded(text: str) -> str:
-    """The form rules match against: NFKC, so full-width colons and digits are ASCII."""
+    """The form rules match against: NFKC, so full-width colons and digits are ASCII.
+
+    Cached: each line is tested by several rule kinds in turn."""
     return unicodedata.normalize("NFKC", text)
 
 
