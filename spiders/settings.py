@@ -23,9 +23,13 @@ ROBOTSTXT_OBEY = True
 
 # The spider yields raw pages: extraction turns them into records (or drops non-articles),
 # then dedup gives each record its near-duplicate group.
+# First the raw item goes to the archive (its WARC item manifest); last the state stage marks
+# each record new or changed, drops unchanged ones and journals the rest (the run's JSONL).
 ITEM_PIPELINES = {
+    "pipelines.archive.WarcItemPipeline": 100,
     "pipelines.extract.ExtractPipeline": 300,
     "pipelines.dedup.DedupPipeline": 400,
+    "pipelines.state.StatePipeline": 900,
 }
 # SQLite state kept across runs (near-duplicate index), relative to the working directory.
 VENDORNEWS_STATE = "output/state.sqlite"
@@ -34,8 +38,15 @@ VENDORNEWS_DUP_THRESHOLD = DEFAULT_THRESHOLD
 
 # Exports of every crawl under the spider's `output_dir` argument (default "output"), one
 # set per run: news-<time>.jsonl (all fields), .csv (UTF-8 with BOM for Excel, list fields
-# joined) and .parquet (typed columns).
-FEEDS = exporters.default_feeds()
+# joined) and .parquet (typed columns). The JSONL is not a feed: the state pipeline writes it
+# as the run's journal (one fsync'ed line per record before the record counts as exported)
+# so that a killed crawl loses no record; a killed run's CSV and Parquet are rebuilt from it
+# by the next run. All three carry the run's stamp (pipelines.state.run_uri_params).
+FEEDS = {
+    uri: {**options, "uri_params": "pipelines.state.run_uri_params"}
+    for uri, options in exporters.default_feeds().items()
+    if options["format"] != "jsonlines"
+}
 # The Excel-safe CSV exporter (replaces Scrapy's) and the Parquet exporter.
 FEED_EXPORTERS = exporters.FEED_EXPORTERS
 # Feeds given on the command line (-o/-O) write real characters, not \u escapes.
@@ -84,6 +95,35 @@ DEPTH_LIMIT = 8
 # At most this many requests per site per crawl (continuation pages of an article in
 # progress are always fetched, so no article is cut in half).
 VENDORNEWS_MAX_PAGES_PER_SITE = 5000
+# At most this many list pages per section (a list and its pagination, whatever the query
+# string; see vendornews.urls.section_key): bounds endless pagination and calendars.
+VENDORNEWS_MAX_LIST_PAGES_PER_SECTION = 200
+
+# Incremental crawls (state in VENDORNEWS_STATE, tables crawl_*). An article exported by an
+# earlier run is not fetched again; a list page whose articles were all fetched before leads
+# to no further list pages (not on a site whose last run was killed or capped: that run is
+# finished first).
+VENDORNEWS_STOP_ON_SEEN_PAGE = True
+# Fetch a seen article again when its last fetch is more than this many days old, and export
+# it when its content hash changed (change = "changed"); 0 = never (a changed article is
+# then only seen by a full recrawl).
+VENDORNEWS_REFRESH_DAYS = 0
+# Fetch and export everything, as a first run does (or -a full=1); records carry
+# change = "new", "changed" or "unchanged".
+VENDORNEWS_FULL = False
+# fsync each journal line before the record counts as exported (off only for benchmarks).
+VENDORNEWS_JOURNAL_FSYNC = True
+
+# Raw archive: every downloaded response in <dir>/<run>.warc.gz (WARC 1.1, gzip per record),
+# for `vendornews clean`; %(output_dir)s is the spider's output_dir. Empty: no archive.
+VENDORNEWS_WARC_DIR = "%(output_dir)s/warc"
+# fsync the archive after each record (power loss); a killed crawl needs only the flush.
+VENDORNEWS_WARC_FSYNC = False
+# Next to the downloader: the archive sees responses as received (redirects, retries).
+DOWNLOADER_MIDDLEWARES = {
+    "pipelines.archive.WarcArchiveMiddleware": 610,
+}
+
 # Optional TOML file of per-site overrides; None = the bundled vendornews/overrides.toml.
 VENDORNEWS_OVERRIDES_FILE = None
 

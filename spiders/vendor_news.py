@@ -1,12 +1,26 @@
 """The ``vendor_news`` spider: from vendor home pages to their news articles.
 
     scrapy crawl vendor_news -a start_urls=URL[,URL...] [-a sites_file=PATH] [-a output_dir=DIR]
+                             [-a full=1]
 
 From each start page (a home or news-list page) it follows news sections, their pagination
 and article links, and the site's sitemaps; it stays on the start page's site. Every link
 decision comes from :mod:`vendornews.discover`. It yields one item per article: page 1 and
 the article's continuation pages (正文分页), fetched in a chain and merged, for the
 extraction pipeline.
+
+Incremental (see ``pipelines/state.py``): an article already exported by an earlier run is
+not fetched again (unless its last fetch is older than ``VENDORNEWS_REFRESH_DAYS``), and a
+list page whose articles were all exported before leads to no further list pages
+(``VENDORNEWS_STOP_ON_SEEN_PAGE``), except on a site whose last run did not go through it
+(killed, stopped, capped): that run is finished first. ``-a full=1`` (or
+``VENDORNEWS_FULL=1``) fetches everything again.
+
+Traps: links lose tracking parameters and session ids before they are requested; list pages
+of one section (:func:`vendornews.urls.section_key`) are capped by
+``VENDORNEWS_MAX_LIST_PAGES_PER_SECTION``, requests per site by
+``VENDORNEWS_MAX_PAGES_PER_SITE``, link hops by ``DEPTH_LIMIT``; each hit is counted in the
+stats under ``vendornews/trap/``.
 """
 
 from __future__ import annotations
@@ -22,9 +36,12 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import scrapy
 from scrapy import logformatter
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from pipelines.state import CrawlRun
 from vendornews.decode import decode_html
 from vendornews.discover import (
     Link,
@@ -42,6 +59,7 @@ from vendornews.discover import (
     sitemaps_from_robots,
 )
 from vendornews.record import FetchedPage
+from vendornews.urls import clean_url, has_session_id, list_key, section_key
 
 # A multi-page article longer than this is cut (pages beyond are not fetched).
 MAX_ARTICLE_PAGES = 50
@@ -107,8 +125,11 @@ class _Article:
 class VendorNewsSpider(scrapy.Spider):
     name = "vendor_news"
 
+    # The crawl state (pipelines.state.CrawlRun) serves this spider.
+    uses_crawl_state = True
+
     def __init__(self, start_urls: str = "", sites_file: str = "", output_dir: str = "output",
-                 **kwargs: Any) -> None:
+                 full: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         urls = [u.strip() for u in start_urls.split(",") if u.strip()]
         if sites_file:
@@ -128,12 +149,33 @@ class VendorNewsSpider(scrapy.Spider):
         self._capped: set[str] = set()
         self._articles_seen: set[str] = set()
         self._anchors: dict[str, list[str]] = {}
+        # -a full=1: fetch every article again (read by CrawlRun with VENDORNEWS_FULL).
+        self.full = full
+        # Final URL of an article -> the URLs that redirected to it (for the state).
+        self.redirected_from: dict[str, list[str]] = {}
+        self.run: CrawlRun | None = None
+        self.stop_on_seen = True
+        self.refresh_days = 0.0
+        self.max_section_pages = 0
+        self._section_pages: Counter[str] = Counter()
+        self._section_capped: set[str] = set()
+        self._lists: set[str] = set()
+        self._skipped: set[str] = set()
+        self._refetched: set[str] = set()
 
     # ------------------------------------------------------------------ start
 
     async def start(self) -> AsyncIterator[Request]:
         self.overrides = load_overrides(self.settings.get("VENDORNEWS_OVERRIDES_FILE"))
         self.max_pages = self.settings.getint("VENDORNEWS_MAX_PAGES_PER_SITE")
+        self.max_section_pages = self.settings.getint("VENDORNEWS_MAX_LIST_PAGES_PER_SECTION")
+        self.stop_on_seen = self.settings.getbool("VENDORNEWS_STOP_ON_SEEN_PAGE", True)
+        self.refresh_days = self.settings.getfloat("VENDORNEWS_REFRESH_DAYS", 0.0)
+        self.run = CrawlRun.of(self.crawler)
+        for site in sorted(self.sites):
+            if self.run.resumes(site) and not self.run.full:
+                self.logger.info("resuming %s: its last run did not finish, every list page "
+                                 "is read again", site)
         for url in self.site_starts:
             origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
             requests = [self._request(url, "list", self.parse_list)]
@@ -146,19 +188,75 @@ class VendorNewsSpider(scrapy.Spider):
                 if request is not None:
                     yield request
 
-    def _request(self, url: str, kind: str, callback: Any, **kwargs: Any) -> Request | None:
-        """A request for a page of one of the crawled sites, within the per-site page cap."""
+    def _stat(self, name: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(name)
+
+    def _request(self, url: str, kind: str, callback: Any, meta: dict[str, Any] | None = None,
+                 **kwargs: Any) -> Request | None:
+        """A request for a page of one of the crawled sites, within the per-site page cap
+        and, for list pages, the per-section cap. The URL loses tracking parameters and
+        session ids."""
+        if has_session_id(url):
+            self._stat("vendornews/trap/session_id")
+        url = clean_url(url)
         site = site_key(url)
         if site not in self.sites:
             return None
         if kind != "continuation":
             if self.max_pages and self._requested[site] >= self.max_pages:
+                self._stat("vendornews/trap/site_cap")
                 if site not in self._capped:
                     self._capped.add(site)
                     self.logger.warning("page cap (%d) reached for %s", self.max_pages, site)
+                    if self.run is not None:
+                        self.run.capped(site)
+                return None
+            if kind == "list" and not self._section_allows(url, site):
                 return None
             self._requested[site] += 1
-        return Request(url, callback=callback, priority=_PRIORITY[kind], **kwargs)
+        meta = {**(meta or {}), "vendornews_role": kind}
+        return Request(url, callback=callback, priority=_PRIORITY[kind], meta=meta, **kwargs)
+
+    def _section_allows(self, url: str, site: str) -> bool:
+        """Whether to request a list page: not one already requested under other query
+        parameters (:func:`list_key`), and within its section's cap (pagination, calendars);
+        each refusal counted."""
+        key = list_key(url)
+        if key in self._lists:  # the same list page under other query parameters
+            self._stat("vendornews/trap/list_variant")
+            return False
+        self._lists.add(key)
+        if not self.max_section_pages:
+            return True
+        section = section_key(url)
+        if self._section_pages[section] >= self.max_section_pages:
+            self._stat("vendornews/trap/section_cap")
+            if section not in self._section_capped:
+                self._section_capped.add(section)
+                self.logger.warning("list page cap (%d) reached for section %s",
+                                    self.max_section_pages, section)
+                if self.run is not None:
+                    self.run.capped(site)
+            return False
+        self._section_pages[section] += 1
+        return True
+
+    def _known(self, url: str) -> bool:
+        """Whether an article link leads to a page an earlier run fetched (exported, or
+        found not to be an article) and that is not due for a refresh."""
+        run = self.run
+        if run is None or run.full:
+            return False
+        known = run.state.lookup(url)
+        if known is None or known.run_id == run.run_id:  # this run's: the dupefilter's job
+            return False
+        if self.refresh_days and known.checked_before(self.refresh_days):
+            if url not in self._refetched:
+                self._refetched.add(url)
+                self._stat("vendornews/incremental/refresh")
+            return False
+        return True
 
     def _on_site(self, response: Response) -> bool:
         """False when redirects took the response off the crawled sites: it is not used."""
@@ -197,15 +295,27 @@ class VendorNewsSpider(scrapy.Spider):
         pages, children = parse_sitemap(response.body)
         yield from self._sitemap_requests(urljoin(response.url, u) for u in children)
         ctx = LinkContext(page_url=response.url, override=self._override(response.url))
+        # Incremental: a sitemap's list pages (page N of a list) are reached, if need be,
+        # through page 1; its articles are checked one by one.
+        stop = self._stops_paginating(response.url)
         for url in (urljoin(response.url, u) for u in pages):
-            yield from self._follow(url, classify_link(url, "", ctx))
+            kind = classify_link(url, "", ctx)
+            if stop and kind is LinkKind.PAGINATION:
+                continue
+            yield from self._follow(url, kind)
 
     # ------------------------------------------------------------------ lists and articles
 
     def _follow(self, url: str, kind: LinkKind) -> Iterator[Request]:
         request = None
         if kind is LinkKind.ARTICLE:
-            request = self._request(url, "article", self.parse_article)
+            if self._known(url):
+                if url not in self._skipped:
+                    self._skipped.add(url)
+                    self._stat("vendornews/incremental/skipped_seen")
+                return
+            request = self._request(url, "article", self.parse_article,
+                                    errback=self.article_failed)
         elif kind is LinkKind.LIST:
             request = self._request(url, "list", self.parse_list)
         elif kind is LinkKind.PAGINATION:
@@ -218,9 +328,32 @@ class VendorNewsSpider(scrapy.Spider):
         """A home or news-list page: follow articles, sections and pagination."""
         if not isinstance(response, TextResponse) or not self._on_site(response):
             return
-        for link in extract_links(_text(response), response.url, page_kind=LinkKind.LIST,
-                                  override=self._override(response.url)):
+        links = extract_links(_text(response), response.url, page_kind=LinkKind.LIST,
+                              override=self._override(response.url))
+        stop = self._all_seen(response.url, links)
+        for link in links:
+            if stop and link.kind is LinkKind.PAGINATION:
+                continue
             yield from self._follow_link(link)
+
+    def _stops_paginating(self, url: str) -> bool:
+        """Whether seen articles may stop pagination on this page's site: incremental
+        runs with ``VENDORNEWS_STOP_ON_SEEN_PAGE``, not while resuming the site."""
+        run = self.run
+        return not (run is None or run.full or not self.stop_on_seen
+                    or run.resumes(site_key(url)))
+
+    def _all_seen(self, url: str, links: list[Link]) -> bool:
+        """Stop paginating here: every article this list page links to was fetched before."""
+        if not self._stops_paginating(url):
+            return False
+        articles = [link.url for link in links if link.kind is LinkKind.ARTICLE]
+        if not articles or not all(self._known(a) for a in articles):
+            return False
+        if any(link.kind is LinkKind.PAGINATION for link in links):
+            self._stat("vendornews/incremental/pagination_stopped")
+            self.logger.debug("every article on %s was seen: no further list pages", url)
+        return True
 
     def _follow_link(self, link: Link) -> Iterator[Request]:
         if link.kind is LinkKind.ARTICLE and link.context.date_near:
@@ -253,8 +386,21 @@ class VendorNewsSpider(scrapy.Spider):
         if key in self._articles_seen:
             return
         self._articles_seen.add(key)
+        redirects = response.meta.get("redirect_urls")
+        if redirects:
+            if self._known(response.url):
+                # An old URL of an article already exported: remember the old one too.
+                self._stat("vendornews/incremental/seen_after_redirect")
+                if self.run is not None:
+                    for url in redirects:
+                        self.run.state.add_alias(url, response.url)
+                return
+            self.redirected_from[response.url] = list(redirects)
+        # The archive stamps the fetch time (the WARC-Date of the response record).
+        crawled_at = (response.meta.get("vendornews_fetched_at")
+                      or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"))
         article = _Article(pages=[_fetched(response)],
-                           crawled_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                           crawled_at=crawled_at,
                            fetched={key, urldefrag(response.request.url)[0]
                                     if response.request else key},
                            anchors=self._anchors_for(response))
@@ -265,6 +411,19 @@ class VendorNewsSpider(scrapy.Spider):
                 yield from self._follow_link(link)
         article.add_pending(continuation_links(tree, response.url))
         yield from self._next_page(article)
+
+    def article_failed(self, failure: Failure) -> None:
+        """An article page that is not there for us (robots.txt, 404, 410): remembered like
+        a non-article, so that its list page can count as seen."""
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(HttpError):
+            gone = failure.value.response.status in (404, 410)  # type: ignore[union-attr]
+        else:  # robots.txt, or a redirect off the site
+            gone = bool(failure.check(IgnoreRequest))
+        if gone and self.run is not None:
+            self.run.state.record_not_article(request.url, site_key(request.url),
+                                              self.run.run_id)
+        self.logger.debug("article page failed: %s (%s)", request.url, failure.value)
 
     def _not_an_article(self, url: str) -> bool:
         """A redirect that landed on a start page, a list or a later page of some article."""
@@ -281,7 +440,8 @@ class VendorNewsSpider(scrapy.Spider):
             request = self._request(url, "continuation", self.parse_continuation,
                                     cb_kwargs={"article": article},
                                     errback=self.continuation_failed, dont_filter=True,
-                                    meta={"depth_reset": True})
+                                    meta={"depth_reset": True,
+                                          "vendornews_article": article.pages[0].url})
             if request is not None:
                 yield request
                 return
@@ -303,3 +463,11 @@ class VendorNewsSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         self.logger.info("continuation page failed: %s (%s)", request.url, failure.value)
         yield from self._next_page(request.cb_kwargs["article"])
+
+    def closed(self, reason: str) -> None:
+        """Links dropped by DEPTH_LIMIT are trap hits too (Scrapy counts them)."""
+        stats = self.crawler.stats
+        if stats is not None:
+            ignored = stats.get_value("depth/request_ignored_count")
+            if ignored:
+                stats.set_value("vendornews/trap/depth", ignored)
