@@ -21,13 +21,16 @@ dedup state (``VENDORNEWS_STATE``) is a fresh file in a temporary folder for eve
 the checkout's ``output/state.sqlite``.
 The rate is Scrapy's own ``downloader/response_count / elapsed_time_seconds`` (engine open
 to close, process start-up excluded: ``bench.perf_startup`` measures that); the wall time
-of the whole command is shown beside it. Figures are medians over the repetitions.
+of the whole command is shown beside it, and its CPU time (user + system, start-up
+included): a command whose CPU seconds approach its wall seconds was bound by its own
+work, not by the server. Figures are medians over the repetitions.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -82,6 +85,7 @@ class CrawlRun:
     responses: int
     elapsed: float  # Scrapy's elapsed_time_seconds
     wall: float  # the whole command
+    cpu: float  # user + system CPU seconds of the whole command (start-up included)
     items: int
     log: str
 
@@ -107,21 +111,26 @@ def fast_settings(workdir: Path, label: str) -> list[str]:
     return [*FAST, "-s", f"VENDORNEWS_STATE={workdir / label}.sqlite"]
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_scrapy(args: Sequence[str], workdir: Path, label: str) -> CrawlRun:
     log_file = workdir / f"{label}.log"
     command = [PYTHON, "-m", "scrapy", *args, *fast_settings(workdir, label),
                "-s", f"LOG_FILE={log_file}"]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, cwd=CHECKOUT, env=crawl_env(), capture_output=True,
                           text=True, timeout=CRAWL_TIMEOUT, check=False)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
     log = log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
     stats = parse_stats(log)
     if done.returncode or "elapsed_time_seconds" not in stats:
         raise SystemExit(f"{label}: scrapy exited {done.returncode}\n{done.stderr[-2000:]}"
                          f"\n{log[-2000:]}")
     return CrawlRun(int(stats.get("downloader/response_count", 0)),
-                    stats["elapsed_time_seconds"], wall,
+                    stats["elapsed_time_seconds"], wall, cpu,
                     int(stats.get("item_scraped_count", 0)), log)
 
 
@@ -206,10 +215,11 @@ def report(runs: dict[str, list[CrawlRun]]) -> str:
         rows.append([variant, f"{median_of([r.responses for r in done]):.0f}",
                      f"{median_of([r.items for r in done]):.0f}",
                      f"{median_of([r.elapsed for r in done]):.2f}",
-                     f"{median_of([r.wall for r in done]):.2f}", f"{rate:.1f}",
+                     f"{median_of([r.wall for r in done]):.2f}",
+                     f"{median_of([r.cpu for r in done]):.2f}", f"{rate:.1f}",
                      f"{rate / bare_rate:.2f}x"])
-    return table(["run", "responses", "items", "crawl s", "command wall s", "responses/s",
-                  "vs bare spider"], rows)
+    return table(["run", "responses", "items", "crawl s", "command wall s", "command CPU s",
+                  "responses/s", "vs bare spider"], rows)
 
 
 def share_of_bare(runs: dict[str, list[CrawlRun]]) -> float:
