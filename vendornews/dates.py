@@ -46,8 +46,9 @@ _EN_DMY = re.compile(
     + _CLOCK,
     re.I,
 )
+# (?<!\d) and the bounded count keep a long run of digits from backtracking quadratically.
 _RELATIVE = re.compile(
-    r"(\d+)\s*(秒|分钟|小时|天|周|个月)前|(今天|昨天|前天)\s*(\d{1,2})?[:：]?(\d{1,2})?"
+    r"(?<!\d)(\d{1,5})\s*(秒|分钟|小时|天|周|个月)前|(今天|昨天|前天)\s*(\d{1,2})?[:：]?(\d{1,2})?"
 )
 _URL_DATE = re.compile(
     r"(?<!\d)((?:19|20)\d{2})[-/_]?(0[1-9]|1[0-2])[-/_]?(0[1-9]|[12]\d|3[01])(?!\d)"
@@ -135,15 +136,18 @@ def parse_relative(text: str, now: datetime) -> Stamp | None:
     if m[1]:
         amount = int(m[1])
         unit = {"秒": "seconds", "分钟": "minutes", "小时": "hours", "天": "days", "周": "weeks"}
-        if m[2] == "个月":
-            when = now - timedelta(days=30 * amount)
-            return Stamp((when.year, when.month, when.day))
-        when = now - timedelta(**{unit[m[2]]: amount})
-        if m[2] in ("天", "周"):
+        try:
+            if m[2] == "个月":
+                when = now - timedelta(days=30 * amount)
+            else:
+                when = now - timedelta(**{unit[m[2]]: amount})
+        except OverflowError:  # "99999个月前": before year 1
+            return None
+        if m[2] in ("天", "周", "个月"):
             return Stamp((when.year, when.month, when.day))
         return Stamp((when.year, when.month, when.day, when.hour, when.minute))
     day = now - timedelta(days={"今天": 0, "昨天": 1, "前天": 2}[m[3]])
-    if m[4] and m[5]:
+    if m[4] and m[5] and int(m[4]) < 24 and int(m[5]) < 60:
         return Stamp((day.year, day.month, day.day, int(m[4]), int(m[5])))
     return Stamp((day.year, day.month, day.day))
 

@@ -47,11 +47,16 @@ def decode_html(
     if encoding:
         content_type = f"text/html; charset={encoding}"
     if body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        name, text = html_to_unicode(content_type, body)
+        name, text = html_to_unicode(None, body)
         return text, name
     if _is_multibyte_utf8(body):
         return body.decode("utf-8"), "utf-8"
-    name, text = html_to_unicode(content_type, body, auto_detect_fun=_detect)
+    try:
+        name, text = html_to_unicode(content_type, body, auto_detect_fun=_detect)
+    except (LookupError, UnicodeError):
+        # The page declares a codec that is no text encoding (zlib, base64, punycode…).
+        name = _detect(body) or "utf-8"
+        return body.decode(name, "replace"), name
     if "\ufffd" in text and "\ufffd".encode() not in body:
         for candidate in (
             html_body_declared_encoding(body),

@@ -29,6 +29,7 @@ KEYWORD_TEXT = 2000
 
 def top_keywords(title: str, body: str, limit: int = 8) -> list[str]:
     """Keywords of the title and the body's opening (the title counted twice)."""
+    title = title[:200]
     text = f"{title}\n{title}\n{body[:KEYWORD_TEXT]}"
     return [str(word) for word in _tfidf().extract_tags(text, topK=limit)]
 

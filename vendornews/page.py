@@ -31,6 +31,13 @@ _CONTROL_TAGS = ("select", "textarea", "button", "input", "label")
 _CONTROL_TEXT = 200
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _NOT_WORD = re.compile(r"[\W_]+")
+# Characters lxml accepts from the parser but refuses in assigned text (C0 controls,
+# U+FFFE/U+FFFF), raw or as character references: removed before parsing, since cleaning
+# assigns text (dropping an element moves its tail).
+_NOT_XML_TEXT = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+    r"|&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|[fF]{3}[eEfF])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|6553[45]));"
+)
 _UPDATE_WORD = re.compile(r"updated|modified|更新|修改", re.I)
 _PARSER = html.HTMLParser(
     encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=False, no_network=True
@@ -147,7 +154,7 @@ def _json_ld(root: html.HtmlElement) -> list[dict[str, object]]:
     for script in root.xpath('//script[@type="application/ld+json"]'):
         try:
             data = json.loads(script.text or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # broken, or nested deeper than Python recurses
             continue
         stack = data if isinstance(data, list) else [data]
         while stack:
@@ -170,9 +177,16 @@ def _meta(root: html.HtmlElement) -> dict[str, str]:
     return found
 
 
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:  # "http://[::1": a broken bracketed host
+        return ""
+
+
 def parse_tree(text: str) -> html.HtmlElement:
     """An lxml tree for ``text``; an empty document when there is nothing to parse."""
-    data = text.replace("\x00", "").encode("utf-8", "replace")
+    data = _NOT_XML_TEXT.sub("", text).encode("utf-8", "replace")
     try:
         root = etree.fromstring(data, _PARSER) if data.strip() else None
     except etree.XMLSyntaxError:
@@ -199,7 +213,8 @@ def parse_page(text: str, url: str) -> Page:
         else:
             element.drop_tag()
     for element in root.xpath("//*[@hidden or @style]"):
-        if element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", "")):
+        hidden = element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style", ""))
+        if hidden and element.getparent() is not None and element.tag != "body":
             element.drop_tree()
     title_element = root.find(".//title")
     title_tag = _element_text(title_element) if title_element is not None else ""
@@ -209,7 +224,7 @@ def parse_page(text: str, url: str) -> Page:
     anchor_titles = [normalize(a.get("title", "")) for a in root.iter("a") if a.get("title")]
     page = Page(
         url=url,
-        host=urlsplit(url).hostname or "",
+        host=_host(url),
         root=root,
         lines=[],
         title_tag=title_tag,

@@ -27,6 +27,7 @@ _NOT_WORD = re.compile(r"[\W_]+")
 _TAG_PREFIX = re.compile(r"^\s*[【\[]([^】\]]{1,20})[】\]]\s*")
 _SPLIT = re.compile(r"\s*(?:_|\||｜|–|--|\s-\s|—(?!—)|‹|›|«|»)\s*")
 _TRUNCATED = re.compile(r"(…|\.\.\.|。。。)$")
+GLUE_WINDOW = 40  # characters at the end of a title searched for glued-on keywords
 RARE_WORD = 100  # jieba dictionary count below which a word may be a glued-on keyword
 _NOT_HEADLINE = re.compile(r"[>»›]|^[\w.-]+\.(com|cn|net|org|gov|edu)(\.cn)?$", re.I)
 _SENTENCE_END = re.compile(r"[。！？!?；;]$")
@@ -112,12 +113,15 @@ def _strip_glued_keyword(text: str, body: str) -> str:
     cut words must be rare in jieba's dictionary (common words end real headlines).
     """
     body_key = key(body)
-    words = tokens(text)
+    # Only the end of the title is segmented: that is where keywords are glued, and jieba's
+    # cost grows faster than linearly on long runs it cannot split.
+    head, tail = text[:-GLUE_WINDOW], text[-GLUE_WINDOW:]
+    words = tokens(tail)
     cut = 0
     while cut < 3 and len(words) > cut + 1 and _is_glued_word(words[-1 - cut], body_key):
         cut += 1
     for size in range(cut, 0, -1):
-        kept = "".join(words[:-size]).rstrip()
+        kept = head + "".join(words[:-size]).rstrip()
         if len(words[-1 - size]) >= 2 and len(key(kept)) >= 6:
             return kept
     return text
