@@ -116,8 +116,9 @@ def run_uri_params(params: dict[str, Any], spider: Spider) -> dict[str, Any]:
 def rebuild_feeds(journal: Path) -> list[Path]:
     """Rewrite the CSV and Parquet files of a journal's run from the journal's records.
 
-    Only the formats the run had written are rebuilt. Each is written beside and then
-    moved over the old file, so a kill during the rebuild leaves the old one.
+    Each is written beside and then moved over the old file, so a kill during the rebuild
+    leaves the old one. A file the run had not opened yet is written when the journal holds
+    records (Scrapy opens a feed's file at its first item).
     """
     records, _ = repair_journal(journal)
     rebuilt = []
@@ -128,7 +129,7 @@ def rebuild_feeds(journal: Path) -> list[Path]:
     )
     for suffix, exporter_cls, options in formats:
         target = journal.with_suffix(suffix)
-        if not target.exists():
+        if not target.exists() and not records:
             continue
         partial = target.with_name(target.name + ".rebuild")
         with partial.open("wb") as handle:
