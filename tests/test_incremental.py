@@ -333,7 +333,8 @@ def trap_crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, 
         origin = f"http://127.0.0.1:{server.server_address[1]}"
         run = run_crawl([origin + "/"], tmp / "out", tmp / "state.sqlite",
                         "-s", "VENDORNEWS_MAX_LIST_PAGES_PER_SECTION=12", "-s", "DEPTH_LIMIT=4",
-                        timeout=90)
+                        "-s", "VENDORNEWS_WARC_DIR=", timeout=90)
+        assert not (tmp / "out" / "warc").exists()  # an empty VENDORNEWS_WARC_DIR: no archive
         yield run, list(log)
     finally:
         server.shutdown()
