@@ -9,6 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from vendornews import FetchedPage, NotArticle, extract_article
+from vendornews.keywords import top_keywords
 from vendornews.template import TemplateBook
 
 
@@ -29,6 +30,14 @@ class ExtractPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         return cls(crawler)
+
+    def open_spider(self, spider: object = None) -> None:
+        """Load jieba's dictionary now, before any request is in flight.
+
+        Loading it takes seconds and blocks the reactor; done lazily on the first article,
+        downloads already running would time out spuriously under a short DOWNLOAD_TIMEOUT.
+        """
+        top_keywords("预热", "加载词典")
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         pages: list[FetchedPage] = item["pages"]
