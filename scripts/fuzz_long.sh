@@ -8,9 +8,8 @@
 #   scripts/fuzz_long.sh                    # one pass, about 100,000 cases (~20-30 min CPU)
 #   FUZZ_MINUTES=120 scripts/fuzz_long.sh   # repeat randomized passes for 2 hours
 #   VENDORNEWS_FUZZ_SCALE=5 scripts/fuzz_long.sh   # a shorter pass (5x CI, ~11,000 cases)
-#   scripts/fuzz_long.sh --known            # also run the KNOWN ISSUES reproducers and let
-#                                           # the strategies reach their triggers (to check
-#                                           # fixes; fails until they are fixed)
+#   scripts/fuzz_long.sh --known            # also run the still-open issue cases (K7, K11
+#                                           # in tests/test_fuzz.py; they fail until fixed)
 #   scripts/fuzz_long.sh -x -k mutated      # extra arguments go to pytest
 #
 # Environment:
@@ -27,8 +26,6 @@
 #
 # A failure prints the falsifying input and a @reproduce_failure(...) line to paste on the
 # test; every single extraction is limited to 10 s of CPU time (a longer one is a hang).
-# KnownIssueHit warnings count generated inputs that hit an already-reported issue (see the
-# KNOWN ISSUES list at the top of tests/test_fuzz.py); they are excluded, not failures.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -23,52 +23,34 @@ Budget: the CI profile runs about 2,200 generated cases, deterministically
 ``scripts/fuzz_long.sh``) multiplies every example count by 45 (about 100,000 cases),
 randomized, with an example database.
 
-KNOWN ISSUES -- inputs that currently raise or hang. They are left out of the CI run and
-reported to the lead; nothing is skipped silently:
+Found by this file and fixed in eed17d2 ("Core never raises on hostile input"); each is
+now a regression case below, and the strategies reach every trigger:
 
-* the ``test_known_issue`` cases below are *skipped with the issue as reason* (visible in
-  ``pytest -rs``) unless ``VENDORNEWS_FUZZ_KNOWN=1``;
-* the strategies keep their numbers / sizes below the triggers of K2, K3, K5, K8 and K10
-  and draw no K1 / K4 / K6 / K9 trigger on purpose;
-* if a generated input hits K1, K2, K4, K5, K6 or K9 by chance, the example is rejected and
-  a :class:`KnownIssueHit` warning names the issue (shown in the pytest warnings summary);
-  any other exception, and any hang, fails the test.
+* K1  a declared charset naming a non-text codec (``zlib``, ``base64``, ``idna``,
+  ``punycode``, ``undefined`` ...) raised LookupError / UnicodeError -- header, ``<meta>``
+  and ``encoding=`` alike;
+* K2  a relative date with a huge number (``1000000天前``) raised OverflowError;
+* K3  a long digit run in a heading backtracked quadratically (40,000 digits: 40 s);
+* K4  a URL with a broken bracketed host (``http://[::1``) raised ValueError;
+* K5  JSON-LD nested 100,000 deep raised RecursionError;
+* K6  ``<html hidden>`` raised AssertionError (``drop_tree()`` on the root);
+* K8  ``今天 99:99`` gave ``published="…T99:99"``;
+* K9  a C0 control character or U+FFFE/U+FFFF in text, raw or as ``&#8;``, raised
+  ValueError ("All strings must be XML compatible") when lxml text was assigned
+  (``<p>，\x08</p>``, ``<p><script></script>x\x08</p>``);
+* K10 a title of 40,000 Han characters jieba cannot split (``硸`` * 40,000 -- what a UTF-8
+  page behind a UTF-16 BOM makes of ``xxxx``) took 13 s in jieba's quadratic HMM.
 
-With ``VENDORNEWS_FUZZ_KNOWN=1`` the known-issue tests run, the strategies widen to the
-triggers and no exception is excused: use it to check a fix.
+Still open -- skipped with the reason (visible in ``pytest -rs``) unless
+``VENDORNEWS_FUZZ_KNOWN=1``:
 
-K1  A declared charset naming a non-text Python codec (``zlib``, ``base64``, ``bz2``,
-    ``hex``, ``quopri``, ``rot13``, ``uu``) raises LookupError; ``idna``, ``undefined``
-    raise UnicodeError; ``punycode`` raises UnicodeDecodeError -- from the header, from
-    ``<meta charset>`` and from ``encoding=`` alike (w3lib ``to_unicode`` in
-    ``decode.decode_html``).
-K2  A relative date with a big number (``发布时间：1000000天前``, ``20000000个月前``) raises
-    OverflowError in ``dates.parse_relative``.
-K3  A long run of digits in a header / byline / <h1> line makes ``dates._RELATIVE``
-    backtrack quadratically: ``<h1>`` of 40,000 digits takes about 40 s.
-K4  A URL with a broken bracketed host (``http://[::1``) raises ValueError from
-    ``urlsplit`` in ``page.parse_page``.
-K5  Deeply nested JSON-LD (``[`` * 100,000) raises RecursionError in ``page._json_ld``
-    (only ValueError is caught).
-K6  ``<html hidden>`` / ``<html style="display:none">`` raises AssertionError: the hidden
-    element pass calls ``drop_tree()`` on the root.
-K7  (fixed by c3248dc "Faster core") A 5 MB page of one repeated line took about 17 s; it
-    now takes about 7.5 s of CPU. CI runs the 1 MB case; the 5 MB case runs in the long
-    profile (``scripts/fuzz_long.sh``).
-K8  ``今天 99:99`` in a byline gives ``published="2024-01-01T99:99"``: not a valid time.
-K9  A C0 control character (U+0001-U+0008, U+000B, U+000C, U+000E-U+001F) or U+FFFE /
-    U+FFFF in a text node, raw or as ``&#8;``, raises ValueError ("All strings must be XML
-    compatible") wherever the code assigns text in lxml: ``content._pruned_copy`` (any
-    text holding a full-width comma: ``<p>，\x08</p>``) and every ``drop_tree()`` in
-    ``page.parse_page`` whose tail holds one (``<p><script></script>x\x08</p>``). Without
-    ``VENDORNEWS_FUZZ_KNOWN=1`` the strategies generate no such character.
-K10 A title of tens of thousands of Han characters that jieba cannot split into dictionary
-    words (one character repeated; or mojibake: a UTF-8 page behind a UTF-16 BOM turns
-    ``xxxx`` into ``硸硸``) is segmented whole, twice: ``keywords.top_keywords`` (the title
-    is not cut like the body) and ``title._strip_glued_keyword`` -> ``keywords.tokens``.
-    jieba's HMM ``viterbi`` copies its path lists: quadratic. An ``<h1>`` of 40,000 x U+7878
-    takes about 13 s of CPU. (A body of 80,000 took 17 s before c3248dc cut the keyword text
-    to 2,000 characters; it is fast now.)
+* K7  a 5 MB page of one repeated line takes about 7.5 s of CPU alone (17 s before
+  c3248dc) and went over the 10 s limit inside the long fuzz run's process: too close to
+  the hang limit to run anywhere by default. CI runs the 1 MB case.
+* K11 an undeclared GBK page with a single damaged double-byte character (one trail byte
+  lost) is decoded whole as UTF-8: strict gb18030 fails, charset_normalizer guesses
+  ``utf8``, and the Record's title and body are U+FFFD soup (2,096 of them) instead of
+  the page with one broken character.
 """
 
 from __future__ import annotations
@@ -81,15 +63,13 @@ import random
 import re
 import signal
 import time
-import traceback
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
@@ -101,7 +81,7 @@ HANG_SECONDS = 10.0  # CPU seconds for one extraction: more is a hang
 WALL_SECONDS = 60.0  # wall-clock safety net (a loaded machine is slow, not hung)
 CRAWLED = "2024-01-01T00:00:00"
 URL = "http://news.example.com/a/hangye/2465.html"
-KNOWN = os.environ.get("VENDORNEWS_FUZZ_KNOWN") == "1"
+KNOWN = os.environ.get("VENDORNEWS_FUZZ_KNOWN") == "1"  # run the still-open issues
 
 # --- hypothesis profiles ---------------------------------------------------------------
 
@@ -139,10 +119,6 @@ def fuzz_settings(examples: int) -> settings:
 class Hang(BaseException):
     """A single extraction ran past HANG_SECONDS (BaseException: no ``except Exception``
     inside the code under test may swallow it)."""
-
-
-class KnownIssueHit(UserWarning):
-    """A generated input hit one of the KNOWN ISSUES; the example was rejected."""
 
 
 @contextmanager
@@ -183,24 +159,6 @@ def _describe(pages: Sequence[FetchedPage]) -> str:
     return ", ".join(
         f"{p.url[:60]!r} ({len(p.body):,} bytes, {p.headers or 'no headers'})" for p in pages
     )
-
-
-def known_issue(exc: BaseException) -> str | None:
-    """Which KNOWN ISSUE (see module doc) raised ``exc``, judged by its traceback."""
-    frames = {frame.name for frame in traceback.extract_tb(exc.__traceback__)}
-    if isinstance(exc, LookupError | UnicodeError) and "to_unicode" in frames:
-        return "K1 declared charset names a non-text codec"
-    if isinstance(exc, OverflowError) and "parse_relative" in frames:
-        return "K2 relative date with a huge number"
-    if isinstance(exc, ValueError) and {"urlsplit", "parse_page"} <= frames:
-        return "K4 malformed URL host"
-    if isinstance(exc, RecursionError) and "_json_ld" in frames:
-        return "K5 deeply nested JSON-LD"
-    if isinstance(exc, AssertionError) and {"drop_tree", "parse_page"} <= frames:
-        return "K6 hidden <html> root"
-    if isinstance(exc, ValueError) and "XML compatible" in str(exc):
-        return "K9 control character in a text node"
-    return None
 
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?")
@@ -255,23 +213,10 @@ def run(pages: Sequence[FetchedPage], **options: object) -> Record | NotArticle:
             result = extract_article(pages, crawled_at=CRAWLED, **options)  # type: ignore[arg-type]
         assert_contract(result, pages)
     except BaseException as error:
-        if SAVE_DIR and not (isinstance(error, Exception) and known_issue(error)):
+        if SAVE_DIR:
             _save(pages, options, error)
         raise
     return result
-
-
-def fuzz_run(pages: Sequence[FetchedPage], **options: object) -> Record | NotArticle:
-    """:func:`run` for generated inputs: a KNOWN ISSUE hit is rejected with a warning."""
-    try:
-        return run(pages, **options)
-    except Exception as exc:
-        issue = None if KNOWN else known_issue(exc)
-        if issue is None:
-            raise
-        warnings.warn(f"{issue}: generated input excluded ({exc!r:.120})", KnownIssueHit,
-                      stacklevel=2)
-        reject()
 
 
 def page(body: bytes, headers: dict[str, str] | None = None, url: str = URL) -> FetchedPage:
@@ -491,12 +436,6 @@ def test_page_of_one_repeated_line() -> None:
     assert isinstance(run([page(_LINE * (2**20 // len(_LINE)))]), Record)  # 1 MB
 
 
-@pytest.mark.skipif(not _LONG, reason="5 MB takes about 7.5 s of CPU, close to the 10 s hang "
-                    "limit on a slow runner: long profile only (scripts/fuzz_long.sh)")
-def test_five_megabyte_page_of_one_repeated_line() -> None:
-    assert isinstance(run([page(_LINE * (5 * 2**20 // len(_LINE)))]), Record)
-
-
 def test_page_of_fifty_thousand_links() -> None:
     # Short link lines are all dropped by cleaning, so nothing of a body is left.
     links = b"".join(b'<a href="/n/%d.html">news item %d</a><br>' % (i, i) for i in range(50_000))
@@ -517,70 +456,163 @@ def test_continuation_pages(baseline: dict[str, Record | NotArticle]) -> None:
     assert result.pages == 3
 
 
-# --- known issues: reproducers, skipped unless VENDORNEWS_FUZZ_KNOWN=1 -----------------
+# --- regression cases: inputs this file found raising or hanging (fixed in eed17d2) -------
 
 _ARTICLE = "<p>这是一篇新闻的正文内容，它包含足够多的中文字符，以便被识别为文章正文。</p>" * 3
+_TITLE = "测试新闻标题"
 
 
-def _article_with(header: str = "", head: str = "", html_attrs: str = "") -> bytes:
+def _article_with(header: str = "", head: str = "", html_attrs: str = "",
+                  h1: str = _TITLE) -> bytes:
     return (
-        f"<html{html_attrs}><head><title>测试新闻标题</title>{head}</head><body>"
-        f"<h1>测试新闻标题</h1>{header}<div class='content'>{_ARTICLE}</div></body></html>"
+        f"<html{html_attrs}><head><title>{_TITLE}</title>{head}</head><body>"
+        f"<h1>{h1}</h1>{header}<div class='content'>{_ARTICLE}</div></body></html>"
     ).encode()
 
 
-KNOWN_ISSUES: list[tuple[str, Callable[[], list[FetchedPage]]]] = [
-    ("K1 charset=zlib in the header raises LookupError",
-     lambda: [page(SEEDS[GBK_PAGE], {"content-type": "text/html; charset=zlib"})]),
-    ("K1 <meta charset=base64> raises LookupError",
-     lambda: [page(SEEDS[GBK_PAGE].replace(b"charset=gbk", b"charset=base64"))]),
-    ("K1 charset=idna raises UnicodeError",
-     lambda: [page(SEEDS[GBK_PAGE], {"content-type": "text/html; charset=idna"})]),
-    ("K1 charset=punycode raises UnicodeDecodeError",
-     lambda: [page(SEEDS[GBK_PAGE], {"content-type": "text/html; charset=punycode"})]),
-    ("K2 '发布时间：1000000天前' raises OverflowError",
-     lambda: [page(_article_with("<div class='info'>发布时间：1000000天前</div>"))]),
-    ("K2 '20000000个月前' raises OverflowError",
-     lambda: [page(_article_with("<div class='info'>来源：本站 20000000个月前</div>"))]),
-    ("K3 <h1> of 40,000 digits takes about 40 s (quadratic _RELATIVE)",
-     lambda: [page(_article_with().replace("<h1>测试新闻标题".encode(), b"<h1>" + b"1" * 40_000))]),
-    ("K4 URL 'http://[::1' raises ValueError",
-     lambda: [page(SEEDS[UTF8_PAGE], url="http://[::1")]),
-    ("K5 JSON-LD nested 100,000 deep raises RecursionError",
-     lambda: [page(_article_with(head='<script type="application/ld+json">'
-                                      + "[" * 100_000 + "]" * 100_000 + "</script>"))]),
-    ("K6 <html hidden> raises AssertionError",
-     lambda: [page(_article_with(html_attrs=" hidden"))]),
-    ("K6 <html style='display:none'> raises AssertionError",
-     lambda: [page(_article_with(html_attrs=' style="display:none"'))]),
-    ("K8 '今天 99:99' gives published 'YYYY-MM-DDT99:99'",
-     lambda: [page(_article_with("<div class='info'>作者：张三 今天 99:99</div>"))]),
-    ("K9 '<p>，\\x08</p>' raises ValueError in content._pruned_copy",
-     lambda: [page("<p>，\x08</p>".encode())]),
-    ("K9 '&#8;' after a <script> raises ValueError in drop_tree",
-     lambda: [page(_article_with("<p><script></script>x&#8;</p>"))]),
-    ("K9 U+FFFF in a Chinese paragraph raises ValueError",
-     lambda: [page(_article_with("<p>正文，\uffff</p>"))]),
-    ("K10 an <h1> of 40,000 x U+7878 takes about 13 s in jieba",
-     lambda: [page(_article_with().replace("<h1>测试新闻标题".encode(),
-                                           ("<h1>" + "硸" * 40_000).encode()))]),
-    ("K10 a <title> of 40,000 x U+7878 takes about 13 s in jieba",
-     lambda: [page(f"<title>{'硸' * 40_000}</title>{_ARTICLE}".encode())]),
-]
+K1_CHARSETS = ["zlib", "base64", "bz2", "hex", "quopri", "rot13", "uu", "idna", "punycode",
+               "undefined"]
 
 
-@pytest.mark.skipif(not KNOWN, reason="KNOWN ISSUES reported to the lead; "
-                    "run with VENDORNEWS_FUZZ_KNOWN=1 to check a fix")
+@pytest.mark.parametrize("where", ["header", "meta", "encoding-option"])
+@pytest.mark.parametrize("codec", K1_CHARSETS)
+def test_charset_naming_a_non_text_codec(
+    codec: str, where: str, baseline: dict[str, Record | NotArticle]
+) -> None:
+    """K1: the lie is ignored and the GBK page reads as if it had declared nothing wrong."""
+    data, headers, options = SEEDS[GBK_PAGE], {}, {}
+    if where == "header":
+        headers = {"content-type": f"text/html; charset={codec}"}
+    elif where == "meta":
+        data = data.replace(b"charset=gbk", b"charset=" + codec.encode())
+    else:
+        options = {"encoding": codec}
+    result = _record(run([page(data, headers)], **options))
+    original = _record(baseline[GBK_PAGE])
+    assert (result.title, result.body) == (original.title, original.body)
+
+
 @pytest.mark.parametrize(
-    "build", [build for _, build in KNOWN_ISSUES], ids=[name for name, _ in KNOWN_ISSUES]
+    "stamp", ["发布时间：1000000天前", "来源：本站 20000000个月前", "99999999999999999999小时前",
+              "发布时间：" + "9" * 5_000 + "天前"],
 )
-def test_known_issue(build: Callable[[], list[FetchedPage]]) -> None:
-    run(build())
+def test_relative_date_with_a_huge_number(stamp: str) -> None:
+    """K2: no date (nothing else on the page dates it)."""
+    result = _record(run([page(_article_with(f"<div class='info'>{stamp}</div>"))]))
+    assert result.published is None
+
+
+@pytest.mark.parametrize("stamp", ["作者：张三 今天 99:99", "作者：张三 昨天 25:61"])
+def test_relative_date_with_an_impossible_clock_time(stamp: str) -> None:
+    """K8: the day is kept, the impossible time of day dropped."""
+    result = _record(run([page(_article_with(f"<div class='info'>{stamp}</div>"))]))
+    assert result.published in ("2024-01-01", "2023-12-31")
+
+
+@pytest.mark.parametrize("where", ["h1", "byline", "link"])
+def test_long_run_of_digits(where: str) -> None:
+    """K3: 40,000 digits in a heading / byline / link line, read in linear time."""
+    digits = "1" * 40_000
+    if where == "h1":
+        data = _article_with(h1=digits)
+    elif where == "byline":
+        data = _article_with(f"<div class='info'>来源：{digits}</div>")
+    else:
+        data = _article_with(f"<p><a href='/x'>{digits}</a></p>")
+    assert isinstance(run([page(data)]), Record)
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[zz]/a"])
+def test_url_with_a_broken_host(url: str, baseline: dict[str, Record | NotArticle]) -> None:
+    """K4: no host, same article."""
+    result = _record(run([page(SEEDS[UTF8_PAGE], url=url)]))
+    assert (result.site, result.title) == ("", _record(baseline[UTF8_PAGE]).title)
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deeply_nested_json_ld(depth: int) -> None:
+    """K5: JSON-LD nested deeper than Python recurses is skipped like broken JSON."""
+    script = f'<script type="application/ld+json">{"[" * depth}{"]" * depth}</script>'
+    assert _record(run([page(_article_with(head=script))])).title == _TITLE
+
+
+@pytest.mark.parametrize("attrs", [" hidden", ' style="display:none"',
+                                   ' style="visibility: hidden"'])
+def test_hidden_html_root(attrs: str) -> None:
+    """K6: a hidden <html> (or <body>) cannot be dropped; the page is read as it is."""
+    assert _record(run([page(_article_with(html_attrs=attrs))])).title == _TITLE
+
+
+def test_control_character_in_a_paragraph_with_a_chinese_comma() -> None:
+    """K9, smallest form: too short for a body, but no exception."""
+    assert run([page("<p>，\x08</p>".encode())]) == NotArticle(URL, "no-body")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["<p><script></script>x&#8;</p>", "<p>正文，\uffff</p>", "<p>正文，&#xFFFE;&#1;</p>",
+     "<p><span hidden>h</span>正文，\x0b\x1f</p>", "<p><button>b</button>x\x08</p>"],
+    ids=["char-ref-after-script", "U+FFFF", "char-refs", "after-hidden", "after-button"],
+)
+def test_control_characters_in_text(text: str) -> None:
+    """K9: C0 controls and non-characters, raw or as character references."""
+    assert _record(run([page(_article_with(text))])).title == _TITLE
+
+
+@pytest.mark.parametrize("name", [UTF8_PAGE, GBK_PAGE])
+def test_control_characters_all_over_a_real_page(
+    name: str, baseline: dict[str, Record | NotArticle]
+) -> None:
+    """K9 on a real page: control characters between characters (not inside a multi-byte
+    sequence or the charset declaration: that is K11's business)."""
+    codec = SEED_CODEC[name]
+    text = SEEDS[name].decode(codec)
+    every = len(text) // 40
+    salted = "\x08\x0b".join(text[i:i + every] for i in range(0, len(text), every))
+    result = _record(run([page(salted.encode(codec))]))
+    assert result.title == _record(baseline[name]).title
+
+
+@pytest.mark.parametrize("where", ["h1", "title"])
+def test_endless_title_jieba_cannot_split(where: str) -> None:
+    """K10: 40,000 x U+7878 as the headline, segmented in bounded time."""
+    run_of_one = "硸" * 40_000
+    if where == "h1":
+        data = _article_with(h1=run_of_one)
+    else:
+        data = f"<title>{run_of_one}</title>{_ARTICLE}".encode()
+    assert isinstance(run([page(data)]), Record)
+
+
+def test_utf8_page_behind_a_utf16_bom() -> None:
+    """K10 as the fuzzer found it: a UTF-16-BE BOM on a UTF-8 page whose 160 KB attribute of
+    ``x`` becomes one run of U+7878 -- mojibake, but in bounded time."""
+    data = codecs.BOM_UTF16_BE + SEEDS[UTF8_PAGE].replace(
+        b"<body", b'<div class="' + b"x" * 160_000 + b'"><body', 1)
+    run([page(data)])
+
+
+@pytest.mark.skipif(not KNOWN, reason="K11 (open): charset_normalizer's guess (utf8) wins over "
+                    "gb18030 with one bad sequence; VENDORNEWS_FUZZ_KNOWN=1 runs it")
+def test_undeclared_gbk_page_with_one_damaged_character(
+    baseline: dict[str, Record | NotArticle],
+) -> None:
+    """K11: one lost trail byte must not turn the whole page into UTF-8 mojibake."""
+    data = re.sub(rb"charset=[\w-]+", b"", SEEDS[GBK_PAGE])
+    at = data.index("央视网".encode("gbk")) + 1
+    result = _record(run([page(data[:at] + data[at + 1:])]))
+    assert result.title == _record(baseline[GBK_PAGE]).title
+
+
+@pytest.mark.skipif(not KNOWN, reason="K7 (open): 5 MB takes about 7.5 s of CPU alone and went "
+                    "over the 10 s hang limit in the long run; VENDORNEWS_FUZZ_KNOWN=1 runs it")
+def test_five_megabyte_page_of_one_repeated_line() -> None:
+    assert isinstance(run([page(_LINE * (5 * 2**20 // len(_LINE)))]), Record)
 
 
 # --- strategies ------------------------------------------------------------------------
 
-# Charset names a page or server may state. The K1 codecs are drawn only with KNOWN=1.
+# Charset names a page or server may state, the K1 non-text codecs among them.
 CHARSETS = [
     "utf-8", "UTF-8", "utf8", "gbk", "GB2312", "gb_2312-80", "gb18030", "x-gbk", "cp936",
     "big5", "big5-hkscs", "utf-16", "utf-16le", "utf-16be", "utf-32", "unicode", "utf-7",
@@ -588,9 +620,7 @@ CHARSETS = [
     "hz-gb-2312", "iso-2022-cn", "iso-2022-jp", "x-user-defined", "replacement",
     "x-no-such-charset", "", '"gbk"', "utf-8;", "unicode_escape", "mac-roman",
 ]
-K1_CHARSETS = ["zlib", "base64", "bz2", "hex", "quopri", "rot13", "uu", "idna", "punycode",
-               "undefined"]
-charsets = st.sampled_from(CHARSETS + (K1_CHARSETS if KNOWN else [])) | st.from_regex(
+charsets = st.sampled_from(CHARSETS + K1_CHARSETS) | st.from_regex(
     r"\A[a-zA-Z0-9_.:-]{0,16}\Z"
 )
 
@@ -618,41 +648,31 @@ urls = st.one_of(
               st.sampled_from(["http", "https", "ftp"]), st.sampled_from(_HOSTS), _URL_PATHS),
     st.sampled_from(["", "x", "file:///tmp/page.html", "http://", "//host.example/a",
                      "http://exa mple.com/a"]),
-    st.sampled_from(["http://[::1", "http://[zz]/a", "http://[::1]]/"] if KNOWN else [URL]),
+    st.sampled_from(["http://[::1", "http://[zz]/a", "http://[::1]]/", "http://[v1.x]/"]),
 )
 
 _WORDS = ["新闻", "发布", "公司", "产品", "我们", "今天", "来源", "作者", "记者", "编辑",
           "责任编辑", "发布时间", "点击", "首页", "当前位置", "上一篇", "下一篇", "版权所有",
           "联系我们", "，", "。", "：", "【", "】", "（", "）", "2024-01-01", "10:20", " ",
           "Published", "By", "Updated", "»", ">", "|", "_", "&nbsp;", "&amp;", "&#0;",
-          "&#xD800;", "&#99999999;", "<", ">", "\u3000", "\ue000", "\u200b", "\ufeff"]
-_MAX_REL = 10**7 if KNOWN else 20_000  # K2: bigger numbers overflow
-_MAX_HOUR = 99 if KNOWN else 23  # K8: the hour is not checked
-_MAX_DIGITS = 50_000 if KNOWN else 2_000  # K3: quadratic in the digit run
-# K10: read through a wrong BOM / charset, ASCII runs turn into runs of one CJK character
-# ("xx" -> U+7878), which jieba segments in quadratic time when they reach the title.
-_MAX_GIANT = 300_000 if KNOWN else 30_000
+          "&#xD800;", "&#99999999;", "<", ">", "\u3000", "\ue000", "\u200b", "\ufeff",
+          # K9: characters lxml refuses in assigned text, raw and as character references
+          "\x08", "\x0b", "\x1f", "\uffff", "&#8;", "&#xfffe;", "&#31;"]
+_MAX_REL = 10**30  # K2: overflowed timedelta
+_MAX_HOUR = 99  # K8: impossible times of day
+_MAX_DIGITS = 20_000  # K3: quadratic backtracking on digit runs
+# K10: read through a wrong BOM / charset, an ASCII run becomes a run of one CJK character
+# ("xx" -> U+7878) that jieba used to segment in quadratic time.
+_MAX_GIANT = 300_000
 
 
 def _relative(n: int, unit: str) -> str:
     return f"{n}{unit}前"
 
 
-# K9: characters lxml refuses in text; generated only with KNOWN=1.
-_XML_BAD = "".join(map(chr, [*range(1, 9), 11, 12, *range(14, 32), 0xFFFE, 0xFFFF]))
-_XML_BAD_BYTES = bytes(range(1, 32)).translate(None, b"\t\n\r")
-if KNOWN:
-    _WORDS += ["\x08", "\x0b", "&#8;", "&#xfffe;"]
-
-
-def xml_safe(data: bytes) -> bytes:
-    """``data`` without the C0 control bytes that decode to K9 characters (unless KNOWN)."""
-    return data if KNOWN else data.translate(None, _XML_BAD_BYTES)
-
-
 texts = st.one_of(
     st.lists(st.sampled_from(_WORDS), max_size=30).map("".join),
-    st.text(st.characters(exclude_characters="" if KNOWN else _XML_BAD), max_size=60),
+    st.text(max_size=60),
     st.builds(_relative, st.integers(0, _MAX_REL),
               st.sampled_from(["秒", "分钟", "小时", "天", "周", "个月"])),
     st.builds(lambda day, h, m: f"{day} {h}:{m:02d}", st.sampled_from(["今天", "昨天", "前天"]),
@@ -704,7 +724,7 @@ json_ld = st.recursive(
                       inner, max_size=4),
     max_leaves=12,
 ).map(lambda obj: json.dumps(obj, ensure_ascii=False))
-_MAX_JSON_DEPTH = 200_000 if KNOWN else 500  # K5: about 1,000 raises RecursionError
+_MAX_JSON_DEPTH = 200_000  # K5: about 1,000 used to raise RecursionError
 
 
 def _nested(tag: str, n: int, closed: bool, text: str) -> str:
@@ -728,7 +748,7 @@ snippets = st.one_of(
     json_ld.map(lambda j: f'<script type="application/ld+json">{j}</script>'),
     st.integers(1, _MAX_JSON_DEPTH).map(
         lambda n: f'<script type="application/ld+json">{"[" * n}{"]" * n}</script>'),
-    st.builds(lambda t: f"<html hidden>{t}", texts) if KNOWN else st.nothing(),
+    st.builds(lambda t: f"<html hidden>{t}", texts),  # K6 (the seed's own <html> comes later)
 )
 
 _ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le",
@@ -770,17 +790,14 @@ def _delete(draw: st.DrawFn, data: bytes) -> bytes:
 
 def _insert_bytes(draw: st.DrawFn, data: bytes) -> bytes:
     at = _pos(draw, data)
-    return data[:at] + xml_safe(draw(st.binary(min_size=1, max_size=64))) + data[at:]
-
-
-_BYTE_VALUES = st.sampled_from([b for b in range(256) if KNOWN or b not in _XML_BAD_BYTES])
+    return data[:at] + draw(st.binary(min_size=1, max_size=64)) + data[at:]
 
 
 def _flip(draw: st.DrawFn, data: bytes) -> bytes:
     buffer = bytearray(data)
     for _ in range(draw(st.integers(1, 16))):
         if buffer:
-            buffer[draw(st.integers(0, len(buffer) - 1))] = draw(_BYTE_VALUES)
+            buffer[draw(st.integers(0, len(buffer) - 1))] = draw(st.integers(0, 255))
     return bytes(buffer)
 
 
@@ -854,7 +871,7 @@ def mutated_seed(draw: st.DrawFn) -> FetchedPage:
 @fuzz_settings(800)
 @given(mutated_seed())
 def test_fuzz_mutated_real_pages(fetched: FetchedPage) -> None:
-    fuzz_run([fetched])
+    run([fetched])
 
 
 @pytest.mark.usefixtures("baseline")
@@ -863,14 +880,14 @@ def test_fuzz_mutated_real_pages(fetched: FetchedPage) -> None:
 def test_fuzz_generated_tag_soup(
     soup: str, headers: dict[str, str], url: str, opener: str
 ) -> None:
-    fuzz_run([FetchedPage(url, (opener + soup).encode("utf-8", "surrogatepass"), headers)])
+    run([FetchedPage(url, (opener + soup).encode("utf-8", "surrogatepass"), headers)])
 
 
 @pytest.mark.usefixtures("baseline")
 @fuzz_settings(800)
-@given(st.binary(max_size=8_192).map(xml_safe), headers_strategy)
+@given(st.binary(max_size=8_192), headers_strategy)
 def test_fuzz_random_bytes(body: bytes, headers: dict[str, str]) -> None:
-    fuzz_run([FetchedPage(URL, body, headers)])
+    run([FetchedPage(URL, body, headers)])
 
 
 @pytest.mark.usefixtures("baseline")
@@ -882,7 +899,7 @@ def test_fuzz_continuation_pages(data: st.DataObject) -> None:
         if data.draw(st.booleans()):
             body = data.draw(mutations(body, "gb18030"))
         pages.append(FetchedPage(url, body, data.draw(headers_strategy)))
-    fuzz_run(pages)
+    run(pages)
 
 
 @pytest.mark.usefixtures("baseline")
@@ -890,4 +907,4 @@ def test_fuzz_continuation_pages(data: st.DataObject) -> None:
 @given(st.sampled_from(sorted(SEEDS)), charsets)
 def test_fuzz_encoding_option(name: str, encoding: str) -> None:
     """The ``encoding=`` override (the CLI's ``--encoding``) with any name."""
-    fuzz_run([page(SEEDS[name])], encoding=encoding)
+    run([page(SEEDS[name])], encoding=encoding)
