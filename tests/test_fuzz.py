@@ -19,7 +19,7 @@ SIGALRM after 60 s of wall clock, and a CPU-time check afterwards), so a hang fa
 :class:`Hang` instead of stalling CI.
 
 Budget: the CI profile runs about 2,200 generated cases, deterministically
-(``derandomize``), in well under a minute. ``HYPOTHESIS_PROFILE=long`` (see
+(``derandomize``); the whole file takes about 40 s of CPU. ``HYPOTHESIS_PROFILE=long`` (see
 ``scripts/fuzz_long.sh``) multiplies every example count by 45 (about 100,000 cases),
 randomized, with an example database.
 
@@ -37,7 +37,7 @@ now a regression case below, and the strategies reach every trigger:
 * K8  ``今天 99:99`` gave ``published="…T99:99"``;
 * K9  a C0 control character or U+FFFE/U+FFFF in text, raw or as ``&#8;``, raised
   ValueError ("All strings must be XML compatible") when lxml text was assigned
-  (``<p>，\x08</p>``, ``<p><script></script>x\x08</p>``);
+  (``<p>，\\x08</p>``, ``<p><script></script>x\\x08</p>``);
 * K10 a title of 40,000 Han characters jieba cannot split (``硸`` * 40,000 -- what a UTF-8
   page behind a UTF-16 BOM makes of ``xxxx``) took 13 s in jieba's quadratic HMM.
 
