@@ -592,8 +592,6 @@ def test_utf8_page_behind_a_utf16_bom() -> None:
     run([page(data)])
 
 
-@pytest.mark.skipif(not KNOWN, reason="K11 (open): charset_normalizer's guess (utf8) wins over "
-                    "gb18030 with one bad sequence; VENDORNEWS_FUZZ_KNOWN=1 runs it")
 def test_undeclared_gbk_page_with_one_damaged_character(
     baseline: dict[str, Record | NotArticle],
 ) -> None:
