@@ -172,6 +172,11 @@ class VendorNewsSpider(scrapy.Spider):
         self.stop_on_seen = self.settings.getbool("VENDORNEWS_STOP_ON_SEEN_PAGE", True)
         self.refresh_days = self.settings.getfloat("VENDORNEWS_REFRESH_DAYS", 0.0)
         self.run = CrawlRun.of(self.crawler)
+        if self.settings.get("JOBDIR"):
+            self.logger.warning(
+                "JOBDIR is set: its dupefilter outlives this run, so a later run with the same "
+                "JOBDIR skips every page fetched before; a killed crawl needs no JOBDIR (run "
+                "the same command again: the crawl state resumes it)")
         for site in sorted(self.sites):
             if self.run.resumes(site) and not self.run.full:
                 self.logger.info("resuming %s: its last run did not finish, every list page "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing
 import sqlite3
@@ -16,8 +17,10 @@ from vendornews.state import (
     JournalLocked,
     RunInfo,
     SqliteCrawlState,
+    StateError,
     journal_is_live,
     read_journal,
+    register,
     repair_journal,
 )
 from vendornews.urls import canonical_url, clean_url, has_session_id, list_key, section_key
@@ -201,3 +204,34 @@ def test_journal_lines_and_repair_of_a_half_written_line(tmp_path: Path) -> None
     records, cut = repair_journal(path)
     assert [json.loads(line) for line in path.read_text("utf-8").splitlines()] == records
     assert [r["url"] for r in records][-1] == "http://a.cn/4.html" and len(records) == 3
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _history(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="vendornews")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["history", *argv])
+    return int(args.run(args))
+
+
+def test_history_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "state.sqlite"
+    with SqliteCrawlState(path) as state:
+        state.start_run(RunInfo("r1", "2024-01-01T00:00:00", sites=("a.cn", "b.cn")))
+        state.record("http://a.cn/1.html", "h", "a.cn", "r1", "new")
+        state.add_counts("r1", "a.cn", pages=12)
+        state.end_run("r1", "finished", ended="2024-01-01T00:05:00")
+    assert _history("--state", str(path), "--site", "a.cn") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["run", "site", "status", "ended", "pages", "new", "changed",
+                                "unchanged", "not_articles"]
+    assert lines[1].split() == ["r1", "a.cn", "finished", "2024-01-01T00:05:00", "12", "1", "0",
+                                "0", "0"]
+    assert len(lines) == 2
+    with pytest.raises(StateError, match="no such state file"):
+        _history("--state", str(tmp_path / "none.sqlite"))
+    (tmp_path / "junk.sqlite").write_bytes(b"not a database" * 100)
+    with pytest.raises(StateError, match="not a crawl state file"):
+        _history("--state", str(tmp_path / "junk.sqlite"))

@@ -24,6 +24,7 @@ Pure module: no Scrapy.
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import hashlib
 import json
@@ -47,10 +48,12 @@ __all__ = [
     "SeenArticle",
     "SiteRun",
     "SqliteCrawlState",
+    "StateError",
     "content_signature",
     "journal_is_live",
     "now_iso",
     "read_journal",
+    "register",
     "repair_journal",
     "same_content",
 ]
@@ -116,7 +119,7 @@ class SeenArticle:
     last_changed: str  # when the current content_hash was first exported
     last_checked: str  # when it was last fetched (exported, or found unchanged)
     run_id: str = ""  # the run that exported this version (or found no article)
-    signature: str | None = None  # content_signature() of the exported version
+    signature: str = ""  # content_signature() of the exported version ("" when unknown)
 
     def checked_before(self, days: float, now: datetime | None = None) -> bool:
         """Whether the last fetch is more than ``days`` days old."""
@@ -249,6 +252,12 @@ CREATE TABLE IF NOT EXISTS crawl_site_runs (
 """
 
 
+def _seen(row: Sequence[Any]) -> SeenArticle:
+    return SeenArticle(url=row[0], site=row[1], content_hash=row[2], first_seen=row[3],
+                       last_changed=row[4], last_checked=row[5], run_id=row[6],
+                       signature=row[7] or "")
+
+
 class SqliteCrawlState:
     """:class:`CrawlState` in an SQLite file (``":memory:"`` keeps nothing).
 
@@ -290,7 +299,7 @@ class SqliteCrawlState:
         row = self.db.execute(
             "SELECT url, site, content_hash, first_seen, last_changed, last_checked, run_id, "
             "signature FROM crawl_urls WHERE key = ?", (key,)).fetchone()
-        return SeenArticle(*row) if row else None
+        return _seen(row) if row else None
 
     def lookup(self, url: str) -> SeenArticle | None:
         key = canonical_url(url)
@@ -368,7 +377,7 @@ class SqliteCrawlState:
         rows = (self.db.execute(query + " WHERE site = ? ORDER BY key", (site,)) if site
                 else self.db.execute(query + " ORDER BY key"))
         for row in rows:
-            yield SeenArticle(*row)
+            yield _seen(row)
 
     # ------------------------------------------------------------------ runs
 
@@ -554,3 +563,50 @@ def repair_journal(path: str | Path) -> tuple[list[dict[str, Any]], int]:
             handle.flush()
             os.fsync(handle.fileno())
     return records, len(data) - path.stat().st_size
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+class StateError(ValueError):
+    """A state file that cannot be shown (missing, not SQLite), in one line."""
+
+
+def format_history(runs: Sequence[SiteRun]) -> str:
+    """A plain-text table of site runs, latest first."""
+    header = ("run", "site", "status", "ended", "pages", "new", "changed", "unchanged",
+              "not_articles")
+    rows = [header] + [
+        (r.run_id, r.site, r.status + (" (capped)" if r.capped else ""), r.ended or "-",
+         str(r.pages), str(r.new), str(r.changed), str(r.unchanged), str(r.not_articles))
+        for r in runs
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths,
+                                                                          strict=True)).rstrip()
+                     for row in rows) + "\n"
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    path = Path(args.state)
+    if not path.is_file():
+        raise StateError(f"{path}: no such state file")
+    try:
+        with SqliteCrawlState(path) as state:
+            runs = state.site_history(args.site, limit=args.limit)
+    except sqlite3.DatabaseError as error:
+        raise StateError(f"{path}: not a crawl state file ({error})") from None
+    print(format_history(runs), end="")
+    return 0
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``history [--state FILE] [--site SITE] [--limit N]`` to the CLI's subcommands."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "history", help="show the crawl history per site: runs, pages, new/changed articles")
+    parser.add_argument("--state", default="output/state.sqlite", metavar="FILE",
+                        help="the crawl's state file (default: output/state.sqlite)")
+    parser.add_argument("--site", help="one site (host[:port], without www.)")
+    parser.add_argument("--limit", type=int, default=20, help="latest N rows (default 20)")
+    parser.set_defaults(run=_cmd_history)
+    return parser
