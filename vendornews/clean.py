@@ -22,6 +22,9 @@ from vendornews.title import key
 OUTSIDE = "structure.outside-main"
 LINK_LINE = "structure.link-line"
 READABILITY_DROP = "structure.readability-dropped"
+_LIST_ENTRY_END = re.compile(
+    r"(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}-\d{1,2})\s*[)\]）】]?$"
+)
 _BULLETS = "·•●○■□◆◇▪▫-–—»>*"
 _BREADCRUMB = re.compile(
     r"^(当前位置|您的位置|你的位置|您现在的位置|所在位置|位置)\s*[:：]|\S\s*(>|»|›)\s*\S"
@@ -70,6 +73,12 @@ def _is_link_line(line: Line) -> bool:
     if line.links >= 2:
         return line.link_density >= 0.6
     return line.link_density >= 0.9 and (line.block.tag == "li" or line.text[0] in _BULLETS)
+
+
+def _is_listing(lines: list[Line]) -> bool:
+    """A list page: many entries that are a linked headline with its date (or a teaser)."""
+    entries = sum(1 for line in lines if line.links and _LIST_ENTRY_END.search(line.text))
+    return entries >= 4 and entries * 4 >= len(lines)
 
 
 def _decide(
@@ -190,7 +199,7 @@ def clean_page(
         breadcrumb=breadcrumb,
         heading=heading,
         above_body=above_body,
-        link_heavy=main_chars > 0 and link_chars > 0.5 * main_chars,
+        link_heavy=main_chars > 0 and link_chars > 0.5 * main_chars or _is_listing(main_lines),
         lang="zh" if cjk * 5 >= body_chars else "en",
         sections=_section_names(page),
     )

@@ -27,6 +27,7 @@ from vendornews.template import SiteTemplate
 from vendornews.title import choose_title, key
 
 MIN_BODY_CHARS = 30
+MAX_TITLE = 300  # a longer "headline" is a page that put its text in <title> or <h1>
 
 
 def _now() -> datetime:
@@ -153,7 +154,7 @@ def extract_article(
         return NotArticle(pages[0].url, "link-list")
     meta_lines = [line.text for line in first.header_lines + first.byline_lines]
     byline: Byline = find_byline(meta_lines, body_lines, site, page)
-    title = choice.title
+    title = choice.title if choice.title and len(choice.title) <= MAX_TITLE else None
     author = byline.author
     if author is None and title and has_empty_author_label(meta_lines):
         # "作者：" left blank, headline "茉莉：我是怎样…": the site puts the author in front.
