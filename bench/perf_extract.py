@@ -37,11 +37,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.data import DEFAULT_SHARED, BenchPage, describe, load_pages
 from bench.perf_common import machine, median_of, table, verdict
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 CRAWLED_AT = "2026-01-01T00:00:00"
 # Targets: vendornews with every field at least this many times trafilatura's pages/s …
@@ -122,13 +127,22 @@ def no_keywords_tool() -> Tool:
                 without_keywords)
 
 
+@cache
+def _crawler() -> Crawler:
+    from scrapy.utils.test import get_crawler
+
+    from spiders.vendor_news import VendorNewsSpider
+
+    return get_crawler(VendorNewsSpider)
+
+
 def _spider_article(page: BenchPage, text: str) -> object:
     """What the crawl does with an article page before extraction (a fresh spider each)."""
     from scrapy.http import HtmlResponse, Request
 
     from spiders.vendor_news import VendorNewsSpider
 
-    spider = VendorNewsSpider(start_urls=page.url)
+    spider = VendorNewsSpider.from_crawler(_crawler(), start_urls=page.url)
     headers = {"Content-Type": page.content_type} if page.content_type else {}
     response = HtmlResponse(page.url, body=page.body, headers=headers, request=Request(page.url))
     return list(spider.parse_article(response))
