@@ -43,6 +43,7 @@ from vendornews.state import (
     Change,
     CrawlState,
     Journal,
+    JournalLocked,
     RunInfo,
     SqliteCrawlState,
     content_signature,
@@ -205,10 +206,18 @@ class CrawlRun:
         self.state: CrawlState = SqliteCrawlState(settings.get("VENDORNEWS_STATE")
                                                   or DEFAULT_STATE)
         self.repaired = repair_dead_runs(self.state)
-        self.run_id = run_stamp(spider)
         self.output_dir = output_dir(spider)
-        self.journal = Journal(self.output_dir / f"news-{self.run_id}.jsonl",
-                               fsync=settings.getbool("VENDORNEWS_JOURNAL_FSYNC", True))
+        fsync = settings.getbool("VENDORNEWS_JOURNAL_FSYNC", True)
+        for _attempt in range(30):
+            self.run_id = run_stamp(spider)
+            try:
+                self.journal = Journal(self.output_dir / f"news-{self.run_id}.jsonl",
+                                       fsync=fsync)
+                break
+            except JournalLocked:  # another crawl started in the same second: next one
+                _STAMPS.pop(spider, None)
+        else:
+            raise JournalLocked(f"{self.output_dir}: no free run stamp")
         warc = archive_dir(crawler)
         self.archive = warc / f"{self.run_id}.warc.gz" if warc else None
         # The latest earlier run of each site, before this one is recorded.

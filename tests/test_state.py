@@ -235,3 +235,18 @@ def test_history_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     (tmp_path / "junk.sqlite").write_bytes(b"not a database" * 100)
     with pytest.raises(StateError, match="not a crawl state file"):
         _history("--state", str(tmp_path / "junk.sqlite"))
+
+
+def test_run_stamps_never_share_files(tmp_path: Path) -> None:
+    from pipelines.state import run_stamp
+
+    class Spider:  # what run_stamp reads of a spider
+        output_dir = str(tmp_path)
+        crawler = None
+
+    first = run_stamp(Spider())  # type: ignore[arg-type]
+    (tmp_path / f"news-{first}.jsonl").touch()
+    second = run_stamp(Spider())  # type: ignore[arg-type]
+    assert second > first  # the same second is taken: the next one
+    one = Spider()
+    assert run_stamp(one) == run_stamp(one)  # type: ignore[arg-type]
