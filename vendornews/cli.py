@@ -20,8 +20,12 @@ from vendornews.frontier import register as register_frontier
 from vendornews.record import FetchedPage, NotArticle
 from vendornews.report import ReportInputError
 from vendornews.report import register as register_report
+from vendornews.state import StateError
+from vendornews.state import register as register_history
 from vendornews.template import TemplateBook
 from vendornews.textdump import dump_to_html
+from vendornews.warc import ArchiveError
+from vendornews.warc import register as register_clean
 
 
 class UsageError(Exception):
@@ -141,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.set_defaults(run=_cmd_explain)
 
     register_report(commands)
+    register_clean(commands)
+    register_history(commands)
     register_frontier(commands)
     return parser
 
@@ -150,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (UsageError, ReportInputError) as error:
+    except (UsageError, ReportInputError, ArchiveError, StateError) as error:
         print(f"vendornews: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:

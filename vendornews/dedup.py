@@ -139,6 +139,7 @@ class DupIndex:
         self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self._signatures: dict[str, MinHash] = {}
         self._groups: dict[str, str] = {}
+        self._order: dict[str, int] = {}  # member -> arrival number (ties go to the earliest)
         self._load()
 
     def _check_meta(self) -> None:
@@ -171,6 +172,7 @@ class DupIndex:
         with self._lsh.insertion_session() as session:
             for member, group_id, blob in rows:
                 self._groups[member] = group_id
+                self._order[member] = len(self._order)
                 if blob is not None:
                     minhash = _from_blob(blob, self.num_perm)
                     self._signatures[member] = minhash
@@ -193,13 +195,15 @@ class DupIndex:
         minhash = signature(body, self.num_perm)
         group_id = member
         if minhash is not None:
-            best: tuple[float, str] | None = None
-            for candidate in self._lsh.query(minhash):
-                similarity = minhash.jaccard(self._signatures[candidate])
-                if similarity >= self.threshold and (best is None or similarity > best[0]):
-                    best = (similarity, candidate)
-            if best is not None:
-                group_id = self._groups[best[1]]
+            # The most similar earlier member wins; among equals the earliest one, so the
+            # answer does not depend on the LSH's (hash-seeded) query order.
+            scored = [
+                (minhash.jaccard(self._signatures[candidate]), -self._order[candidate], candidate)
+                for candidate in self._lsh.query(minhash)
+            ]
+            matches = [item for item in scored if item[0] >= self.threshold]
+            if matches:
+                group_id = self._groups[max(matches)[2]]
         self._db.execute(
             "INSERT INTO dup_members (member, group_id, url, signature, seen_at)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -212,6 +216,7 @@ class DupIndex:
             ),
         )
         self._groups[member] = group_id
+        self._order[member] = len(self._order)
         if minhash is not None:
             self._signatures[member] = minhash
             self._lsh.insert(member, minhash, check_duplication=False)

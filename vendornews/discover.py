@@ -18,6 +18,7 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 
@@ -725,15 +726,20 @@ def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
 
 # --------------------------------------------------------------------------- overrides
 
-_OVERRIDES_FILE = Path(__file__).with_name("overrides.toml")
-
-
 def load_overrides(path: Path | str | None = None) -> dict[str, SiteOverride]:
-    """Per-site overrides keyed by :func:`site_key` host; the bundled file by default."""
-    file = Path(path) if path else _OVERRIDES_FILE
-    if not file.is_file():
-        return {}
-    data = tomllib.loads(file.read_text(encoding="utf-8"))
+    """Per-site overrides keyed by :func:`site_key` host; the bundled file by default.
+
+    The bundled file is read as package data, so it is found in an installed egg too.
+    """
+    if path:
+        file = Path(path)
+        if not file.is_file():
+            return {}
+        text = file.read_text(encoding="utf-8")
+    else:
+        bundled = resources.files(__package__).joinpath("overrides.toml")
+        text = bundled.read_text(encoding="utf-8") if bundled.is_file() else ""
+    data = tomllib.loads(text)
     out: dict[str, SiteOverride] = {}
     for host, entry in (data.get("sites") or {}).items():
         out[host.lower().removeprefix("www.")] = SiteOverride(

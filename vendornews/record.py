@@ -28,6 +28,10 @@ FIELD_DOCS: dict[str, str] = {
         "Near-duplicate group: content_hash (or SHA-1 of the URL) of the group's first member; "
         "the same story on other sites or in later runs gets the same id."
     ),
+    "change": (
+        'How this record differs from the last export of its URL: "new", "changed" (its text '
+        'changed); "unchanged" only in a full recrawl (-a full=1).'
+    ),
     "removed": "What cleaning took out and why: a list of {rule, text}.",
 }
 
