@@ -126,29 +126,37 @@ def _site_count(farm: Path) -> int:
 
 # serve.py with TCP_NODELAY on its sockets (http.server's ``disable_nagle_algorithm``):
 # stock, a response on a kept-alive connection waits ~40 ms for the client's delayed ACK
-# (headers and body go out in separate writes).
-_NODELAY = """
-import importlib.util, sys
+# (headers and body go out in separate writes). argv: serve.py, latency in seconds, args.
+_PATCHED = """
+import importlib.util, sys, time
 spec = importlib.util.spec_from_file_location("farm_serve", sys.argv[1])
 serve = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(serve)
 serve.Handler.disable_nagle_algorithm = True
-sys.exit(serve.main(sys.argv[2:]))
+latency, handle = float(sys.argv[2]), serve.Handler.handle_request
+def slow(self, head):
+    time.sleep(latency)
+    return handle(self, head)
+if latency:
+    serve.Handler.handle_request = slow
+sys.exit(serve.main(sys.argv[3:]))
 """
 
 
 @contextmanager
 def serve_farm(shared: Path = DEFAULT_SHARED, farm: Path | None = None,
-               nodelay: bool = False) -> Iterator[Served]:
+               nodelay: bool = False, latency: float = 0.0) -> Iterator[Served]:
     """Serve a farm (the dev farm by default), one origin per site, stopped on exit.
 
-    ``nodelay``: run ``serve.py`` with TCP_NODELAY (see ``_NODELAY``), its code unchanged.
+    ``nodelay``: run ``serve.py`` with TCP_NODELAY, its code unchanged (see ``_PATCHED``);
+    ``latency``: and wait that many seconds before each response, as a distant host does.
     """
     farm = farm or shared / FARM
     server = shared / SERVE
     if not server.exists() or not (farm / "sites.json").exists():
         raise SystemExit(f"cannot serve the farm: {server} or {farm / 'sites.json'} missing")
-    launcher = [PYTHON, "-c", _NODELAY, str(server)] if nodelay else [PYTHON, str(server)]
+    launcher = [PYTHON, "-c", _PATCHED, str(server), str(latency)] \
+        if nodelay or latency else [PYTHON, str(server)]
     process = subprocess.Popen([*launcher, str(farm), "--port", "0", "--site-ports"],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

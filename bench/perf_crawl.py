@@ -187,7 +187,7 @@ def one_run(variant: str, server: str, shared: Path, paths: Sequence[SitePath], 
             rep: int) -> CrawlRun:
     """One timed run on a fresh server."""
     label = f"{variant.replace(' ', '_').replace(',', '')}-{server}-{rep}"
-    with serve_farm(shared, nodelay=server == "nodelay") as served:
+    with serve_farm(shared, nodelay=server != "stock", latency=LATENCY[server]) as served:
         if variant == "bare spider":
             urls_file = write_urls(paths, served.start_urls, workdir / f"{label}.urls")
             args = bare_args(urls_file, workdir, label)
@@ -231,7 +231,10 @@ SERVERS = {
     "stock": "serve.py as shipped (a kept-alive connection waits ~40 ms per response: "
              "Nagle + delayed ACK)",
     "nodelay": "serve.py with TCP_NODELAY (~0.3 ms per response)",
+    "remote": "serve.py with TCP_NODELAY and 200 ms before each response (a distant, "
+              "small host)",
 }
+LATENCY = {"stock": 0.0, "nodelay": 0.0, "remote": 0.2}
 
 
 def measure(server: str, shared: Path, paths: Sequence[SitePath], workdir: Path,
@@ -247,9 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
-    parser.add_argument("--server", choices=[*SERVERS, "both"], default="both")
+    parser.add_argument("--server", choices=[*SERVERS, "all"], default="all")
     args = parser.parse_args(argv)
-    servers = list(SERVERS) if args.server == "both" else [args.server]
+    servers = list(SERVERS) if args.server == "all" else [args.server]
     print(f"# Crawl throughput\n\n{machine()}\n\nSettings for every run: {concurrency()}; "
           f"median of {args.repeat} runs each.\n")
     targets = []
