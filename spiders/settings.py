@@ -119,8 +119,11 @@ VENDORNEWS_JOURNAL_FSYNC = True
 VENDORNEWS_WARC_DIR = "%(output_dir)s/warc"
 # fsync the archive after each record (power loss); a killed crawl needs only the flush.
 VENDORNEWS_WARC_FSYNC = False
-# Next to the downloader: the archive sees responses as received (redirects, retries).
+# First (40, before OffsiteMiddleware and robots.txt): only the start sites' hosts and ports
+# are fetched, redirects and continuation pages included. Next to the downloader (610): the
+# archive sees responses as received (redirects, retries).
 DOWNLOADER_MIDDLEWARES = {
+    "spiders.vendor_news.SameSiteMiddleware": 40,
     "pipelines.archive.WarcArchiveMiddleware": 610,
 }
 
@@ -136,3 +139,8 @@ LOG_FORMATTER = "spiders.vendor_news.LogFormatter"
 
 # INFO: one line per crawl stage and the final stats, not one per request.
 LOG_LEVEL = "INFO"
+
+# No telnet console: a control channel into the running crawl, and it logs its password.
+TELNETCONSOLE_ENABLED = False
+# No remote-control HTTP server (Scrapy 2.19 starts one by default): it runs posted Python code.
+REMOTE_CONTROL_ENABLED = False

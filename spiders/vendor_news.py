@@ -21,6 +21,10 @@ of one section (:func:`vendornews.urls.section_key`) are capped by
 ``VENDORNEWS_MAX_LIST_PAGES_PER_SECTION``, requests per site by
 ``VENDORNEWS_MAX_PAGES_PER_SITE``, link hops by ``DEPTH_LIMIT``; each hit is counted in the
 stats under ``vendornews/trap/``.
+
+Same site: links off the start sites are never requested, and :class:`SameSiteMiddleware`
+refuses any request that reaches the downloader for another host or port (a redirect, a
+continuation page), before robots.txt is asked.
 """
 
 from __future__ import annotations
@@ -31,17 +35,19 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import scrapy
 from scrapy import logformatter
+from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from pipelines.state import CrawlRun
+from spiders import logsafe
 from vendornews.decode import decode_html
 from vendornews.discover import (
     Link,
@@ -94,6 +100,34 @@ def _fetched(response: Response) -> FetchedPage:
     return FetchedPage(url=response.url, body=response.body, headers=headers)
 
 
+class OffsiteRequest(IgnoreRequest):
+    """A request for a page off the crawled sites reached the downloader."""
+
+
+class SameSiteMiddleware:
+    """Downloader middleware (before robots.txt): only the crawled sites are fetched.
+
+    Scrapy's OffsiteMiddleware compares host names only and lets ``dont_filter`` requests
+    through, so a redirect to another port of the start host, or a continuation page
+    redirected anywhere, would be fetched (with that origin's robots.txt). This one compares
+    :func:`site_key` (host and port) with the spider's ``sites``, for every request.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        sites: set[str] | None = getattr(self.crawler.spider, "sites", None)
+        if sites is not None and site_key(request.url) not in sites:
+            if self.crawler.stats is not None:
+                self.crawler.stats.inc_value("vendornews/offsite/refused")
+            raise OffsiteRequest(f"off the crawled sites: {request.url}")
+
+
 class LogFormatter(logformatter.LogFormatter):
     """Dropped non-articles are routine: one INFO line with the reason, not the page bytes."""
 
@@ -127,6 +161,13 @@ class VendorNewsSpider(scrapy.Spider):
 
     # The crawl state (pipelines.state.CrawlRun) serves this spider.
     uses_crawl_state = True
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """The spider of a crawl. Masks secrets in the log from here on, before Scrapy logs
+        its overridden settings."""
+        logsafe.install()
+        return super().from_crawler(crawler, *args, **kwargs)
 
     def __init__(self, start_urls: str = "", sites_file: str = "", output_dir: str = "output",
                  full: str = "", **kwargs: Any) -> None:

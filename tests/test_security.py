@@ -39,6 +39,7 @@ from test_faults import (
     target,
 )
 
+from spiders.logsafe import mask
 from spiders.vendor_news import VendorNewsSpider
 from vendornews.discover import LinkKind, extract_links, parse_html, parse_sitemap
 from vendornews.export import FORMULA_STARTS, csv_cell, read_csv_cell
@@ -79,6 +80,13 @@ def test_no_link_sitemap_or_redirect_reaches_another_host(crawl: FaultCrawl) -> 
     assert not [t for t in reached if t.startswith("/xxe/")]  # sitemap entities
     # The links were there to follow: their page was crawled.
     assert crawl.hits("/news/list_1.html") == 1 and crawl.hits("/news/108.html") == 1
+
+
+def test_nothing_at_all_is_fetched_from_other_origins(crawl: FaultCrawl) -> None:
+    # Not 212's redirect target on another port of the start host, not that port's
+    # robots.txt, not 111's page 2 redirected to another host (a continuation page, which
+    # Scrapy's OffsiteMiddleware lets through): SameSiteMiddleware refuses them.
+    assert crawl.other_requests == []
 
 
 def test_records_come_only_from_the_start_site(crawl: FaultCrawl) -> None:
@@ -266,6 +274,30 @@ def test_project_setting_values_are_not_logged(crawl: FaultCrawl) -> None:
     assert "Overridden settings" in crawl.log
     assert PROJECT_SECRET not in crawl.log
     assert "s3cret-redis" not in crawl.log
+
+
+def test_credentials_are_not_logged(crawl: FaultCrawl) -> None:
+    assert "'FTP_PASSWORD': '***'" in crawl.log  # "Overridden settings:" prints -s settings
+    assert FTP_SECRET not in crawl.log
+    # No control channel: the telnet console (and its password), the remote-control server.
+    assert "Telnet Password" not in crawl.log
+    assert "Telnet console listening" not in crawl.log
+    assert "Remote control HTTP server listening" not in crawl.log
+
+
+@pytest.mark.parametrize(("line", "shown"), [
+    (" 'FTP_PASSWORD': 's3cret',", " 'FTP_PASSWORD': '***',"),
+    ("{'AWS_SECRET_ACCESS_KEY': \"a'b\", 'LOG_LEVEL': 'INFO'}",
+     "{'AWS_SECRET_ACCESS_KEY': \"***\", 'LOG_LEVEL': 'INFO'}"),
+    ("-s API_TOKEN=abc -s HTTPAUTH_PASS=x", "-s API_TOKEN=*** -s HTTPAUTH_PASS=***"),
+    ("Crawled (200) <GET http://user:pw@a.example/news/1.html>",
+     "Crawled (200) <GET http://user:***@a.example/news/1.html>"),
+    ("to redis://:s3cret@127.0.0.1:6379/0", "to redis://:***@127.0.0.1:6379/0"),
+    ("page cap (80) reached for 127.0.0.1:8000", "page cap (80) reached for 127.0.0.1:8000"),
+    ("author: 张三 <a href='mailto:x@a.example'>", "author: 张三 <a href='mailto:x@a.example'>"),
+])
+def test_log_lines_lose_their_secrets(line: str, shown: str) -> None:
+    assert mask(line) == shown
 
 
 def test_scrapy_cfg_holds_no_credentials() -> None:
