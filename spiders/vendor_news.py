@@ -19,12 +19,13 @@ list page whose articles were all exported before leads to no further list pages
 Traps: links lose tracking parameters and session ids before they are requested; list pages
 of one section (:func:`vendornews.urls.section_key`) are capped by
 ``VENDORNEWS_MAX_LIST_PAGES_PER_SECTION``, requests per site by
-``VENDORNEWS_MAX_PAGES_PER_SITE``, link hops by ``DEPTH_LIMIT``; each hit is counted in the
-stats under ``vendornews/trap/``.
+``VENDORNEWS_MAX_PAGES_PER_SITE`` (both count each URL once), link hops by ``DEPTH_LIMIT``;
+each hit is counted in the stats under ``vendornews/trap/``.
 
 Same site: links off the start sites are never requested, and :class:`SameSiteMiddleware`
 refuses any request that reaches the downloader for another host or port (a redirect, a
-continuation page), before robots.txt is asked.
+continuation page), before robots.txt is asked. Article pages that fail are counted in the
+stats under ``vendornews/article_failed/<cause>`` (:func:`failure_cause`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import scrapy
 from scrapy import logformatter
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -128,6 +129,33 @@ class SameSiteMiddleware:
             raise OffsiteRequest(f"off the crawled sites: {request.url}")
 
 
+# IgnoreRequest messages of Scrapy's middlewares (2.19) -> failure cause.
+_IGNORED = (("robots.txt", "robots"), ("max redirections", "max_redirects"),
+            ("DOWNLOAD_MAXSIZE", "maxsize"))
+# Causes that are the site's answer, not an accident of this run: recorded in the state.
+PERMANENT_CAUSES = frozenset({"http_404", "http_410", "robots"})
+
+
+def failure_cause(failure: Failure) -> str:
+    """Why a request failed, as a stats key part: ``http_<status>``, ``robots``,
+    ``max_redirects``, ``maxsize`` (a body over DOWNLOAD_MAXSIZE, compressed or not),
+    ``offsite_redirect``, else the exception's class name."""
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"  # type: ignore[union-attr]
+    if failure.check(OffsiteRequest):
+        return "offsite_redirect"
+    if failure.check(DownloadCancelledError):
+        # Scrapy's HTTP handler cancels a download only when its body outgrows
+        # DOWNLOAD_MAXSIZE (declared or received); a timeout is DownloadTimeoutError.
+        return "maxsize"
+    if failure.check(IgnoreRequest):
+        message = str(failure.value)
+        for text, cause in _IGNORED:
+            if text in message:
+                return cause
+    return type(failure.value).__name__
+
+
 class LogFormatter(logformatter.LogFormatter):
     """Dropped non-articles are routine: one INFO line with the reason, not the page bytes."""
 
@@ -187,6 +215,8 @@ class VendorNewsSpider(scrapy.Spider):
         self.overrides: dict[str, SiteOverride] = {}
         self.max_pages = 0
         self._requested: Counter[str] = Counter()
+        # Every URL requested (continuations aside): a link seen again costs no cap.
+        self._requested_urls: set[str] = set()
         self._capped: set[str] = set()
         self._articles_seen: set[str] = set()
         self._anchors: dict[str, list[str]] = {}
@@ -241,7 +271,8 @@ class VendorNewsSpider(scrapy.Spider):
     def _request(self, url: str, kind: str, callback: Any, meta: dict[str, Any] | None = None,
                  **kwargs: Any) -> Request | None:
         """A request for a page of one of the crawled sites, within the per-site page cap
-        and, for list pages, the per-section cap. The URL loses tracking parameters and
+        and, for list pages, the per-section cap; None for a URL already requested (a page
+        linked from every page costs the caps once). The URL loses tracking parameters and
         session ids."""
         if has_session_id(url):
             self._stat("vendornews/trap/session_id")
@@ -250,6 +281,8 @@ class VendorNewsSpider(scrapy.Spider):
         if site not in self.sites:
             return None
         if kind != "continuation":
+            if url in self._requested_urls:
+                return None
             if self.max_pages and self._requested[site] >= self.max_pages:
                 self._stat("vendornews/trap/site_cap")
                 if site not in self._capped:
@@ -261,6 +294,7 @@ class VendorNewsSpider(scrapy.Spider):
             if kind == "list" and not self._section_allows(url, site):
                 return None
             self._requested[site] += 1
+            self._requested_urls.add(url)
         meta = {**(meta or {}), "vendornews_role": kind}
         return Request(url, callback=callback, priority=_PRIORITY[kind], meta=meta, **kwargs)
 
@@ -459,17 +493,17 @@ class VendorNewsSpider(scrapy.Spider):
         yield from self._next_page(article)
 
     def article_failed(self, failure: Failure) -> None:
-        """An article page that is not there for us (robots.txt, 404, 410): remembered like
-        a non-article, so that its list page can count as seen."""
+        """An article page failed: counted by cause. One that is not there for us (404, 410,
+        robots.txt) is remembered like a non-article, so that its list page can count as
+        seen; any other failure (5xx, timeout, size or redirect limit, a redirect off the
+        site) may pass, so later runs try the page again."""
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(HttpError):
-            gone = failure.value.response.status in (404, 410)  # type: ignore[union-attr]
-        else:  # robots.txt, or a redirect off the site
-            gone = bool(failure.check(IgnoreRequest))
-        if gone and self.run is not None:
+        cause = failure_cause(failure)
+        self._stat(f"vendornews/article_failed/{cause}")
+        if cause in PERMANENT_CAUSES and self.run is not None:
             self.run.state.record_not_article(request.url, site_key(request.url),
                                               self.run.run_id)
-        self.logger.debug("article page failed: %s (%s)", request.url, failure.value)
+        self.logger.debug("article page failed: %s (%s: %s)", request.url, cause, failure.value)
 
     def _not_an_article(self, url: str) -> bool:
         """A redirect that landed on a start page, a list or a later page of some article."""
