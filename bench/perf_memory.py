@@ -18,8 +18,8 @@ Each mode runs in its own process (peak RSS is per process), both modes at once:
 RSS is ``/proc/self/statm``, peak is ``getrusage(RUSAGE_SELF).ru_maxrss``; the "0 pages"
 row is the process after imports and jieba's dictionary load, the baseline of the ratios.
 
-``--crawl N`` (opt-in: a crawl runs at the crawl's pace, ~10 minutes for 20,000 pages on
-2 idle cores) measures ``scrapy crawl vendor_news`` instead: a generated site of N article
+``--crawl N`` (opt-in: a crawl runs at the crawl's pace, ~30 minutes for 20,000 pages on
+2 cores) measures ``scrapy crawl vendor_news`` instead: a generated site of N article
 pages (variants of the farm site ``jxjcj``'s articles, listed in a sitemap index named by
 robots.txt) is served from a thread of this process, and the crawl's RSS and peak RSS
 (``/proc/PID/status`` VmRSS, VmHWM) are sampled each time another ``--every`` articles
@@ -315,6 +315,8 @@ def _sample_crawl(crawl: subprocess.Popen[bytes], site: GeneratedSite, every: in
             except OSError:
                 break
             samples.append(Sample(served, rss, peak, time.perf_counter() - start, 0))
+            print(f"{served:,} articles served: crawl RSS {rss:.0f} MB, peak {peak:.0f} MB",
+                  file=sys.stderr, flush=True)
             next_mark = (served // every + 1) * every
         time.sleep(0.2)
     return samples
