@@ -197,3 +197,12 @@ def test_template_does_not_touch_article_text() -> None:
         "最后还要考虑售后服务能力，设备厂家能否及时提供配件和上门调试，直接影响到用户的正常生产。",
     ]
     assert record.published == "2023-02-16T14:30"
+
+
+def test_memory_stays_bounded_over_many_pages() -> None:
+    """Article lines seen once are forgotten at each pruning; template lines stay."""
+    template = SiteTemplate()
+    for page in range(1000):
+        template.observe(["网站首页", "产品中心", f"第{page}篇文章的正文段落", "版权所有"])
+    assert len(template.counts) <= 3 + 200  # the template, plus lines since the last pruning
+    assert template.is_template(["网站首页", "产品中心", "新文章正文", "版权所有"], 1)

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MAX_TEMPLATE_LINE = 80
+PRUNE_EVERY = 200  # pages between two prunings of rare lines
+PRUNE_SHARE = 0.05
 
 
 @dataclass
@@ -38,7 +40,25 @@ class SiteTemplate:
             return
         self.pages += 1
         self.counts.update({line for line in lines if len(line) <= MAX_TEMPLATE_LINE})
-        self.pairs.update(set(zip(lines, lines[1:], strict=False)))
+        self.pairs.update(
+            {
+                pair
+                for pair in zip(lines, lines[1:], strict=False)
+                if min(len(pair[0]), len(pair[1])) <= MAX_TEMPLATE_LINE
+            }
+        )
+        if self.pages % PRUNE_EVERY == 0:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Forget lines and pairs too rare to ever become template (memory stays bounded).
+
+        One seen on fewer than ``PRUNE_SHARE`` of the pages so far is article text; should
+        it be a new template block, it comes back on the next pages and counts again.
+        """
+        floor = PRUNE_SHARE * self.pages
+        self.counts = Counter({k: n for k, n in self.counts.items() if n >= floor})
+        self.pairs = Counter({k: n for k, n in self.pairs.items() if n >= floor})
 
     def _repeated(self, seen: int) -> bool:
         return seen >= self.min_pages and seen >= self.min_share * self.pages
