@@ -14,10 +14,11 @@ With ``REDIS_URL`` set, :func:`apply_redis_settings` (called from the spider's
   unfinished requests back when its heartbeat expires (see :mod:`vendornews.frontier`).
 * :class:`RedisDupeFilter`: scrapy-redis's ``RFPDupeFilter`` with Scrapy's own request
   fingerprinter (``REQUEST_FINGERPRINTER``), and never cleared by a closing worker.
-* :func:`redis_start`: the spider's ``start()`` when it has no start URL: it takes start URLs
-  fed by ``vendornews enqueue`` from Redis (scrapy-redis's ``RedisSpider`` feeds
-  ``start_requests()``, which Scrapy 2.16 removed), and returns once the whole frontier has
-  been empty for ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds (0, the default: never).
+* :func:`redis_start`: the spider's ``start()`` on the frontier: it takes start URLs fed by
+  ``vendornews enqueue`` (and the worker's own ``-a start_urls``, fed there first) from
+  Redis (scrapy-redis's ``RedisSpider`` feeds ``start_requests()``, which Scrapy 2.16
+  removed), and returns once the whole frontier has been empty for
+  ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds (0, the default: never).
 * :class:`RedisExportClaimPipeline` (last item pipeline): exactly one worker exports each
   article per crawl; the feed files are flushed after each record, so a killed worker's
   JSONL and CSV files keep every record it exported.
@@ -36,9 +37,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
@@ -50,14 +50,15 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from spiders.vendor_news import VendorNewsSpider
-from vendornews.discover import override_for, site_key
+from vendornews.discover import site_key
 from vendornews.frontier import DEFAULT_HEARTBEAT_TTL, DEFAULT_PREFIX, Frontier, article_key
 
 if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.internet.defer import Deferred
     from twisted.python.failure import Failure
+
+    from spiders.vendor_news import VendorNewsSpider
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +94,23 @@ def redis_settings(redis_url: str) -> dict[str, Any]:
     }
 
 
+# Settings of redis_settings() that are tunables: a value from the project's settings or the
+# command line is kept (the others switch Scrapy's components and are set over the project's).
+_TUNABLES = ("REDIS_FRONTIER_PREFIX", "REDIS_HEARTBEAT_TTL", "REDIS_START_POLL_INTERVAL")
+
+
 def apply_redis_settings(settings: BaseSettings) -> None:
     """When ``REDIS_URL`` is set: :func:`redis_settings` at spider priority (``-s`` on the
-    command line still wins) and the claim pipeline appended to ITEM_PIPELINES."""
+    command line still wins; the tunables only where nothing set them) and the claim
+    pipeline appended to ITEM_PIPELINES."""
     url = settings.get("REDIS_URL")
     if not url:
         return
     for name, value in redis_settings(url).items():
-        settings.set(name, value, priority="spider")
+        if name in _TUNABLES:
+            settings.setdefault(name, value, priority="default")
+        else:
+            settings.set(name, value, priority="spider")
     pipelines = dict(settings.getdict("ITEM_PIPELINES"))
     if CLAIM_PIPELINE not in pipelines:
         # After extraction and dedup, before the pipeline that writes the run's journal.
@@ -365,42 +375,22 @@ def redis_scheduler(spider: Spider) -> RedisFrontierScheduler:
 # ---------------------------------------------------------------------- start feed
 
 
-def _site_requests(spider: Any, url: str) -> Iterator[Request | None]:
-    """The start requests of one start page, as ``VendorNewsSpider.start`` makes them (used
-    until the spider exposes them as ``start_requests_for(url)``)."""
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-    yield spider._request(url, "list", spider.parse_list)
-    override = override_for(url, spider.overrides)
-    for path in override.list_pages if override else ():
-        yield spider._request(urljoin(url, path), "list", spider.parse_list)
-    yield spider._request(origin + "/robots.txt", "meta", spider.parse_robots,
-                          errback=spider.robots_failed, cb_kwargs={"start": url})
-
-
-async def redis_start(
-    spider: Spider, requests_for: Callable[[str], Iterable[Request | None]] | None = None,
-) -> AsyncIterator[Request]:
+async def redis_start(spider: VendorNewsSpider) -> AsyncIterator[Request]:
     """The start requests of the start URLs fed to Redis, as long as there is work.
 
     Each start URL popped from ``PREFIX:start_urls`` becomes one of the spider's start
-    pages (:func:`add_site`) and its requests (``requests_for(url)``, by default the
-    spider's ``start_requests_for`` or the same requests as ``VendorNewsSpider.start``)
-    go to the shared queue. Returns, so that the worker closes, once the whole frontier has
+    pages (:func:`add_site`) and its requests (``spider.start_requests_for(url)``) go to
+    the shared queue. Returns, so that the worker closes, once the whole frontier has
     been empty (no start URL, no queued request, nothing in progress on any worker) for
     ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds; 0 (default, as in scrapy-redis): never.
     """
     scheduler = redis_scheduler(spider)
     frontier = scheduler.frontier
-    seeds = list(getattr(spider, "site_starts", ()))
+    seeds = list(spider.site_starts)
     if seeds:  # start URLs given to this worker: fed to all of them
         frontier.enqueue(seeds)
         spider.logger.info("fed %d start URL(s) to the Redis frontier", len(seeds))
     sync_sites(spider, frontier)
-    if requests_for is None:
-        requests_for = getattr(spider, "start_requests_for", None)
-    if requests_for is None:
-        def requests_for(url: str) -> Iterator[Request | None]:
-            return _site_requests(spider, url)
     settings = spider.settings
     max_idle = settings.getfloat("MAX_IDLE_TIME_BEFORE_CLOSE", 0)
     poll = settings.getfloat("REDIS_START_POLL_INTERVAL", 1.0)
@@ -413,9 +403,8 @@ async def redis_start(
             frontier.client.sadd(frontier.keys.starts, url)
             add_site(spider, url)
             spider.logger.info("start URL from Redis: %s", url)
-            for request in requests_for(url):
-                if request is not None:
-                    yield request
+            for request in spider.start_requests_for(url):
+                yield request
             frontier.ack(token)  # its requests are in the queue
             continue
         if frontier.is_empty():
@@ -498,44 +487,3 @@ def _item_url(item: Any) -> str | None:
         return str(item["url"])
     pages = item.get("pages")
     return getattr(pages[0], "url", None) if pages else None
-
-
-# ---------------------------------------------------------------------- test vehicle
-
-
-class RedisVendorNewsSpider(VendorNewsSpider):
-    """``vendor_news`` on the Redis frontier, as the spider will be once wired (see the
-    module docs); kept until ``spiders/vendor_news.py`` calls :func:`redis_start` and
-    :func:`apply_redis_settings` itself, then to be deleted.
-
-        scrapy crawl vendor_news_redis -s REDIS_URL=redis://127.0.0.1:6379/0
-    """
-
-    name = "vendor_news_redis"
-
-    @classmethod
-    def update_settings(cls, settings: BaseSettings) -> None:
-        super().update_settings(settings)
-        apply_redis_settings(settings)
-
-    def __init__(self, start_urls: str = "", sites_file: str = "", output_dir: str = "output",
-                 **kwargs: Any) -> None:
-        if start_urls or sites_file:
-            super().__init__(start_urls, sites_file, output_dir, **kwargs)
-            return
-        super().__init__("placeholder.invalid", "", output_dir, **kwargs)
-        self.site_starts, self.sites, self.allowed_domains = [], set(), []
-
-    async def start(self) -> AsyncIterator[Request]:
-        if not self.settings.get("REDIS_URL"):
-            async for request in super().start():
-                yield request
-            return
-        # The spider's own set-up (settings, overrides, crawl state) without start pages: no
-        # request; then the start pages come from Redis (given ones are fed there first).
-        seeds, self.site_starts = self.site_starts, []
-        async for request in super().start():
-            yield request
-        self.site_starts = seeds
-        async for request in redis_start(self):
-            yield request

@@ -2,6 +2,7 @@
 
     scrapy crawl vendor_news -a start_urls=URL[,URL...] [-a sites_file=PATH] [-a output_dir=DIR]
                              [-a full=1]
+    scrapy crawl vendor_news -s REDIS_URL=redis://HOST:6379/0 [...]   # see redis_frontier
 
 From each start page (a home or news-list page) it follows news sections, their pagination
 and article links, and the site's sitemaps; it stays on the start page's site. Every link
@@ -26,6 +27,9 @@ Same site: links off the start sites are never requested, and :class:`SameSiteMi
 refuses any request that reaches the downloader for another host or port (a redirect, a
 continuation page), before robots.txt is asked. Article pages that fail are counted in the
 stats under ``vendornews/article_failed/<cause>`` (:func:`failure_cause`).
+
+With ``REDIS_URL`` set the crawl runs on the shared Redis frontier
+(:mod:`spiders.redis_frontier`): start URLs come from Redis, requests go through it.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from scrapy import logformatter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
+from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -191,19 +196,28 @@ class VendorNewsSpider(scrapy.Spider):
     uses_crawl_state = True
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        from spiders.redis_frontier import apply_redis_settings
+
+        apply_redis_settings(settings)  # no-op unless REDIS_URL is set
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        """The spider of a crawl. Masks secrets in the log from here on, before Scrapy logs
-        its overridden settings."""
+        """The spider of a crawl; on the Redis frontier (``REDIS_URL``) it may start without
+        start URLs (they come from Redis). Masks secrets in the log from here on, before
+        Scrapy logs its overridden settings."""
         logsafe.install()
+        kwargs.setdefault("frontier", "redis" if crawler.settings.get("REDIS_URL") else "")
         return super().from_crawler(crawler, *args, **kwargs)
 
     def __init__(self, start_urls: str = "", sites_file: str = "", output_dir: str = "output",
-                 full: str = "", **kwargs: Any) -> None:
+                 full: str = "", frontier: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         urls = [u.strip() for u in start_urls.split(",") if u.strip()]
         if sites_file:
             urls += read_sites_file(sites_file)
-        if not urls:
+        if not urls and not frontier:
             raise ValueError("no start URL: pass -a start_urls=URL[,URL...] or -a sites_file=PATH")
         self.site_starts = list(dict.fromkeys(_normalize_start(u) for u in urls))
         self.sites = {site_key(u) for u in self.site_starts}
@@ -252,17 +266,29 @@ class VendorNewsSpider(scrapy.Spider):
             if self.run.resumes(site) and not self.run.full:
                 self.logger.info("resuming %s: its last run did not finish, every list page "
                                  "is read again", site)
+        if self.settings.get("REDIS_URL"):
+            from spiders.redis_frontier import redis_start
+
+            async for request in redis_start(self):
+                yield request
+            return
         for url in self.site_starts:
-            origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-            requests = [self._request(url, "list", self.parse_list)]
-            override = override_for(url, self.overrides)
-            for path in override.list_pages if override else ():
-                requests.append(self._request(urljoin(url, path), "list", self.parse_list))
-            requests.append(self._request(origin + "/robots.txt", "meta", self.parse_robots,
-                                          errback=self.robots_failed, cb_kwargs={"start": url}))
-            for request in requests:
-                if request is not None:
-                    yield request
+            for request in self.start_requests_for(url):
+                yield request
+
+    def start_requests_for(self, url: str) -> Iterator[Request]:
+        """The requests of one start page: the page, the site's override list pages, and its
+        robots.txt (for the sitemaps)."""
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+        requests = [self._request(url, "list", self.parse_list)]
+        override = override_for(url, self.overrides)
+        for path in override.list_pages if override else ():
+            requests.append(self._request(urljoin(url, path), "list", self.parse_list))
+        requests.append(self._request(origin + "/robots.txt", "meta", self.parse_robots,
+                                      errback=self.robots_failed, cb_kwargs={"start": url}))
+        for request in requests:
+            if request is not None:
+                yield request
 
     def _stat(self, name: str) -> None:
         if self.crawler.stats is not None:

@@ -31,9 +31,8 @@ from sitefarm import DEMO, ROOT
 from vendornews.frontier import Frontier, FrontierKeys, article_key, connect
 from vendornews.frontier import main as frontier_main
 
-# The spider the workers run. Until spiders/vendor_news.py calls the Redis hook itself, the
-# test vehicle in spiders/redis_frontier.py; then "vendor_news".
-SPIDER = "vendor_news_redis"
+# The spider the workers run: vendor_news itself, on the Redis frontier when REDIS_URL is set.
+SPIDER = "vendor_news"
 
 EXPECTED = {line.strip() for line in (DEMO / "expected_urls.txt").read_text("utf-8").splitlines()
             if line.strip() and not line.startswith("#")}

@@ -351,15 +351,11 @@ def redis_with_password(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 def test_redis_password_is_not_logged_or_exported(demo_server: Any, redis_with_password: str,
                                                   tmp_path: Path) -> None:
-    # The Redis frontier crawl (vendor_news_redis until vendor_news itself reads REDIS_URL).
-    redis_frontier = pytest.importorskip("spiders.redis_frontier")
-    spider = "vendor_news_redis" if hasattr(redis_frontier, "RedisVendorNewsSpider") \
-        else "vendor_news"
     start = demo_server.sites()["hengtong"]
     (tmp_path / "work").mkdir()
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE="spiders.settings", PYTHONPATH=str(ROOT))
     done = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", spider, "-a", f"start_urls={start}",
+        [sys.executable, "-m", "scrapy", "crawl", "vendor_news", "-a", f"start_urls={start}",
          "-a", f"output_dir={tmp_path / 'out'}", "-s", "AUTOTHROTTLE_ENABLED=0",
          "-s", "DOWNLOAD_DELAY=0", "-s", "DEPTH_LIMIT=2",
          "-s", f"VENDORNEWS_STATE={tmp_path / 'state.sqlite'}",
