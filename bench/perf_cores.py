@@ -2,14 +2,15 @@
 
     .venv/bin/python -m bench.perf_cores [--pages 2000] [--repeat 3] [--shared ../shared]
 
-The archive is written here with warcio: ``--pages`` distinct pages made from the page set
-(:func:`bench.perf_memory.generated`), one ``response`` record each with the page's
-Content-Type. Two measurements, each the median wall time of ``--repeat`` runs:
+The archive (``archive.warc.gz``) is written here: ``--pages`` distinct pages made from the
+page set (:func:`bench.perf_memory.generated`), one ``response`` record each with the page's
+Content-Type, marked as an article (the core's :class:`vendornews.warc.WarcArchive`). Two
+measurements, each the median wall time of ``--repeat`` runs:
 
 * ``vendornews clean``, if the command exists (``vendornews clean --help`` succeeds): run
-  with 1 worker and with ``os.cpu_count()`` workers, the worker option read from its help
-  (``--workers``, ``--jobs``, ``-j`` or ``--processes``), its output sent to a file. Until
-  the command exists the row says "not available yet".
+  with 1 worker and with ``os.cpu_count()`` workers, the options read from its help
+  (``--workers``/``--jobs``/``-j``/``--processes``, ``--output``, ``--quiet``). Until the
+  command exists the row says "not available yet".
 * the reference: ``multiprocessing.Pool(n).imap`` of :func:`extract_article` over the same
   pages, pool start-up and each worker's jieba dictionary load included, as a command that
   re-cleans an archive would pay them. It shows what a clean command can expect here.
@@ -49,11 +50,29 @@ def page_tuples(shared: Path, count: int) -> list[PageTuple]:
 
 
 def write_warc(pages: Sequence[PageTuple], path: Path) -> Path:
+    """One ``response`` record per page, marked as an article as a crawl's archive is.
+
+    Written with the core's :class:`vendornews.warc.WarcArchive` (``WARC-Vendornews-Role:
+    article``, what ``vendornews clean`` reads); plain warcio records on a core without it.
+    """
+    try:
+        from vendornews.warc import WarcArchive
+    except ImportError:
+        return _write_plain_warc(pages, path)
+    archive = WarcArchive(path)
+    for url, body, content_type in pages:
+        archive.write_response(url, 200, [("Content-Type", content_type or "text/html")], body,
+                               role="article")
+    archive.close()
+    return path
+
+
+def _write_plain_warc(pages: Sequence[PageTuple], path: Path) -> Path:
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
     with path.open("wb") as out:
-        writer = WARCWriter(out, gzip=False)
+        writer = WARCWriter(out, gzip=True)
         for url, body, content_type in pages:
             headers = StatusAndHeaders(
                 "200 OK", [("Content-Type", content_type or "text/html"),
@@ -75,8 +94,12 @@ def clean_help() -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
+def has_option(help_text: str, option: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(option)}\b", help_text) is not None
+
+
 def worker_option(help_text: str) -> str | None:
-    return next((o for o in WORKER_OPTIONS if re.search(rf"(?<![\w-]){o}\b", help_text)), None)
+    return next((o for o in WORKER_OPTIONS if has_option(help_text, o)), None)
 
 
 @dataclass(frozen=True)
@@ -94,10 +117,20 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def time_clean(archive: Path, option: str | None, workers: int, out: Path) -> Timed:
+def clean_argv(help_text: str, archive: Path, workers: int, out: Path) -> list[str]:
+    """The command line for ``workers`` workers, from the options its help lists."""
     argv = [venv_tool("vendornews"), "clean", str(archive)]
-    if option:
+    if has_option(help_text, "--output"):
+        argv += ["--output", str(out)]
+    if option := worker_option(help_text):
         argv += [option, str(workers)]
+    if has_option(help_text, "--quiet"):
+        argv.append("--quiet")
+    return argv
+
+
+def time_clean(argv: Sequence[str], out: Path) -> Timed:
+    """Wall and children's CPU time of one ``vendornews clean`` (stdout to ``out``)."""
     start, cpu = time.perf_counter(), _children_cpu()
     with out.open("wb") as sink:
         done = subprocess.run(argv, stdout=sink, stderr=subprocess.PIPE, env=crawl_env(),
@@ -154,6 +187,10 @@ def speedup_rows(label: str, one: list[Timed], many: list[Timed], workers: int,
              f"{t1 / tn / workers:.0%}", f"{cn:.2f}"]]
 
 
+def _lines(path: Path) -> int:
+    return sum(1 for _ in path.open("rb")) if path.exists() else 0
+
+
 def one_and_many(run: Callable[[int], Timed], workers: int,
                  repeat: int) -> tuple[list[Timed], list[Timed]]:
     """``repeat`` runs with 1 worker and with ``workers``, alternating."""
@@ -182,12 +219,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         option = worker_option(help_text)
         with tempfile.TemporaryDirectory(prefix="vn-perf-cores-") as tmp:
-            archive = write_warc(pages, Path(tmp) / "archive.warc")
+            archive = write_warc(pages, Path(tmp) / "archive.warc.gz")
             one, many = one_and_many(
-                lambda n: time_clean(archive, option, n, Path(tmp) / f"out-{n}"),
+                lambda n: time_clean(clean_argv(help_text, archive, n, Path(tmp) / f"{n}.jsonl"),
+                                     Path(tmp) / f"stdout-{n}"),
                 workers, args.repeat)
-        label = f"`vendornews clean ARCHIVE.warc {option or '(no worker option found)'} N`"
+            records = _lines(Path(tmp) / f"{workers}.jsonl") or _lines(Path(tmp) / "stdout-1")
+        label = f"`vendornews clean ARCHIVE {option or '(no worker option found)'} N`"
         rows += speedup_rows(label, one, many, workers, len(pages))
+        print(f"`vendornews clean` wrote {records:,} records from {len(pages):,} archived "
+              "pages.\n")
     one, many = one_and_many(lambda n: time_pool(pages, n), workers, args.repeat)
     rows += speedup_rows("reference: `multiprocessing.Pool` of `extract_article`", one, many,
                          workers, len(pages))
