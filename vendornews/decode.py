@@ -43,7 +43,7 @@ _MULTI_BYTE = frozenset(
 def _strict(body: bytes, encoding: str) -> str | None:
     try:
         return body.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # "undefined" and non-text codecs raise UnicodeError
         return None
 
 
