@@ -54,6 +54,7 @@ from twisted.python.failure import Failure
 
 from pipelines.state import CrawlRun
 from spiders import logsafe
+from spiders.redis_frontier import apply_redis_settings, redis_start
 from vendornews.decode import decode_html
 from vendornews.discover import (
     Link,
@@ -198,8 +199,6 @@ class VendorNewsSpider(scrapy.Spider):
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
-        from spiders.redis_frontier import apply_redis_settings
-
         apply_redis_settings(settings)  # no-op unless REDIS_URL is set
 
     @classmethod
@@ -267,8 +266,6 @@ class VendorNewsSpider(scrapy.Spider):
                 self.logger.info("resuming %s: its last run did not finish, every list page "
                                  "is read again", site)
         if self.settings.get("REDIS_URL"):
-            from spiders.redis_frontier import redis_start
-
             async for request in redis_start(self):
                 yield request
             return
