@@ -306,7 +306,7 @@ def crawl_memory(shared: Path, count: int, every: int) -> tuple[list[Sample], di
 def _sample_crawl(crawl: subprocess.Popen[bytes], site: GeneratedSite, every: int,
                   start: float) -> list[Sample]:
     samples: list[Sample] = []
-    next_mark = 0
+    next_mark = every
     while crawl.poll() is None:
         served = site.articles_served
         if served >= next_mark:
@@ -323,7 +323,9 @@ def _sample_crawl(crawl: subprocess.Popen[bytes], site: GeneratedSite, every: in
 
 
 def crawl_report(samples: Sequence[Sample]) -> str:
-    base = samples[1] if len(samples) > 1 else samples[0]
+    if not samples:
+        return "(the crawl ended before its first sample)"
+    base = samples[0]
     rows = [[f"{s.pages:,}", f"{s.rss_mb:.0f}", f"{s.peak_mb:.0f}",
              f"{s.rss_mb / base.rss_mb:.2f}x", f"{s.seconds:.0f}"] for s in samples]
     return table(["articles served", "crawl RSS MB", "peak RSS MB",
