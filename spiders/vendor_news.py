@@ -508,11 +508,12 @@ class VendorNewsSpider(scrapy.Spider):
                                     if response.request else key},
                            anchors=self._anchors_for(response))
         tree = parse_html(_text(response))
-        for link in extract_links(tree, response.url, page_kind=LinkKind.ARTICLE,
-                                  override=self._override(response.url)):
+        links = extract_links(tree, response.url, page_kind=LinkKind.ARTICLE,
+                              override=self._override(response.url))
+        for link in links:
             if link.kind is not LinkKind.CONTINUATION:
                 yield from self._follow_link(link)
-        article.add_pending(continuation_links(tree, response.url))
+        article.add_pending(continuation_links(tree, response.url, links))
         yield from self._next_page(article)
 
     def article_failed(self, failure: Failure) -> None:

@@ -574,8 +574,11 @@ def _heading_of(el: lxml.html.HtmlElement) -> str | None:
     return ""
 
 
-def _heading(a: lxml.html.HtmlElement) -> str:
-    """Heading of the box that holds the link (最新资讯, 产品分类 …), or "" when none is seen."""
+def _heading(a: lxml.html.HtmlElement, seen: dict[lxml.html.HtmlElement, str | None]) -> str:
+    """Heading of the box that holds the link (最新资讯, 产品分类 …), or "" when none is seen.
+
+    ``seen`` memoizes :func:`_heading_of` for one page: the links of one list share it.
+    """
     node = a
     for _ in range(5):
         parent = node.getparent()
@@ -588,7 +591,9 @@ def _heading(a: lxml.html.HtmlElement) -> str:
                 break
             if not isinstance(sib.tag, str):
                 continue
-            found = _heading_of(sib)
+            if sib not in seen:
+                seen[sib] = _heading_of(sib)
+            found = seen[sib]
             if found is None:
                 break
             if found:
@@ -630,6 +635,7 @@ def extract_links(page: str | bytes | lxml.html.HtmlElement, base_url: str,
             continue
         raw.append((url, a))
     shapes = Counter(_shape(u) for u in {u for u, _ in raw})
+    headings: dict[lxml.html.HtmlElement, str | None] = {}
     links: list[Link] = []
     seen: dict[str, int] = {}
     for url, a in raw:
@@ -638,7 +644,7 @@ def extract_links(page: str | bytes | lxml.html.HtmlElement, base_url: str,
             parent is not None and parent.tag == "li" and parent.getparent() in clusters)
         ctx = LinkContext(page_url=base_url, page_kind=page_kind, in_pager=in_pager,
                           date_near=_date_near(a), same_shape=shapes[_shape(url)],
-                          heading=_heading(a), override=override)
+                          heading=_heading(a, headings), override=override)
         link = Link(url, _anchor_text(a), ctx)
         if url in seen:
             # Keep the most telling occurrence: a titled list entry beats a bare "MORE+".
@@ -652,14 +658,20 @@ def extract_links(page: str | bytes | lxml.html.HtmlElement, base_url: str,
     return links
 
 
-def continuation_links(page: str | bytes | lxml.html.HtmlElement, page_url: str) -> list[str]:
+def continuation_links(
+    page: str | bytes | lxml.html.HtmlElement, page_url: str, links: list[Link] | None = None
+) -> list[str]:
     """URLs of the other pages of the multi-page article on ``page``, in page order.
 
     ``page_url`` may be page 1 or a later page; page 1 itself and ``page_url`` are left out.
+    ``links``: the page's :func:`extract_links` (as an article page) when the caller already
+    has them, so the page's links are not classified twice.
     """
     root_url = (article_root(page_url) or (page_url, 1))[0]
     found: dict[str, tuple[int, int]] = {}
-    for i, link in enumerate(extract_links(page, page_url, page_kind=LinkKind.ARTICLE)):
+    if links is None:
+        links = extract_links(page, page_url, page_kind=LinkKind.ARTICLE)
+    for i, link in enumerate(links):
         if link.kind is not LinkKind.CONTINUATION or link.url in (page_url, root_url):
             continue
         if not same_site(link.url, page_url):
