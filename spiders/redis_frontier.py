@@ -66,6 +66,7 @@ logger = logging.getLogger(__name__)
 # serialized: stripped before a request goes back to Redis).
 TOKEN = "redis_frontier_token"
 CLAIM_PIPELINE = "spiders.redis_frontier.RedisExportClaimPipeline"
+COMMIT_PIPELINE = "spiders.redis_frontier.RedisExportCommitPipeline"
 # Pipelines that write records out themselves (the incremental state's journal): the claim
 # must come first, so that a record another worker exported is never written.
 CLAIM_BEFORE = (".StatePipeline",)
@@ -117,6 +118,8 @@ def apply_redis_settings(settings: BaseSettings) -> None:
         before = [order for path, order in pipelines.items()
                   if isinstance(path, str) and path.endswith(CLAIM_BEFORE) and order is not None]
         pipelines[CLAIM_PIPELINE] = min(before) - 1 if before else 900
+        # Right after that pipeline's durable write, so the claim turns final at once.
+        pipelines[COMMIT_PIPELINE] = min(before) + 1 if before else 901
     priority = max(settings.getpriority("ITEM_PIPELINES") or 0, settings.getpriority("REDIS_URL")
                    or 0)
     settings.set("ITEM_PIPELINES", pipelines, priority=priority)
@@ -459,8 +462,13 @@ class RedisExportClaimPipeline:
         if self.frontier is None or not isinstance(item, dict) or "url" not in item:
             return
         self._flush_feeds()
-        self.frontier.commit(item["url"])
-        self.pending.discard(article_key(item["url"]))
+        self.commit(item["url"])
+
+    def commit(self, url: str) -> None:
+        """The record is written out: the claim is final (idempotent)."""
+        if self.frontier is not None and article_key(url) in self.pending:
+            self.frontier.commit(url)
+            self.pending.discard(article_key(url))
 
     def item_not_exported(self, item: Any) -> None:
         """A later pipeline dropped (or failed on) a claimed article: release the claim."""
@@ -477,6 +485,25 @@ class RedisExportClaimPipeline:
                 if file is not None and hasattr(file, "flush"):
                     with contextlib.suppress(OSError, ValueError):
                         file.flush()
+
+
+class RedisExportCommitPipeline:
+    """Right after the pipeline that writes the run's journal (fsync'ed per record): makes
+    the claim final there, not after the feed exporters, so that a worker killed between
+    writing a record and confirming it leaves the shortest window for a second export."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedisExportCommitPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        claims = self.crawler.get_item_pipeline(RedisExportClaimPipeline)
+        if claims is not None and isinstance(item.get("url"), str):
+            claims.commit(item["url"])
+        return item
 
 
 def _item_url(item: Any) -> str | None:
