@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from tqdm import tqdm
+
 from vendornews.clean import clean_page
 from vendornews.extract import extract_article
 from vendornews.frontier import register as register_frontier
@@ -76,7 +78,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             clean_page(page, template=book.for_site(_host(page.url)))
         for template in book.sites.values():
             template.frozen = True
-    for page in pages:
+    # A progress bar on a terminal only: in a pipe stderr stays quiet.
+    shown = len(pages) > 1 and sys.stderr.isatty()
+    for page in tqdm(pages, unit="page", disable=not shown, file=sys.stderr):
         learned = book.sites.get(_host(page.url)) if args.learn_template else None
         result = extract_article([page], template=learned)
         if isinstance(result, NotArticle):
