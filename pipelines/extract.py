@@ -41,12 +41,12 @@ class ExtractPipeline:
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         pages: list[FetchedPage] = item["pages"]
-        host = urlsplit(pages[0].url).hostname or ""
+        site = urlsplit(pages[0].url).netloc  # host and port: one template per site
         result = extract_article(
             pages,
             crawled_at=item.get("crawled_at"),
             hints=item.get("anchors", ()),
-            template=self.templates.for_site(host),
+            template=self.templates.for_site(site),
         )
         assert self.stats is not None
         if isinstance(result, NotArticle):

@@ -9,17 +9,22 @@ from typing import Any
 
 @cache
 def _tfidf() -> Any:
-    import jieba
+    """jieba's own default TF-IDF (importing ``jieba.analyse`` builds it; a second
+    ``TFIDF()`` would load the IDF table again), on the default tokenizer."""
+    _tokenizer()
     import jieba.analyse
 
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba.analyse.TFIDF()
+    return jieba.analyse.default_tfidf
 
 
 @cache
 def _tokenizer() -> Any:
-    return _tfidf().tokenizer
+    """jieba's default tokenizer, without loading ``jieba.analyse`` (IDF and POS tables)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba.dt
 
 
 # Segmentation is the cost of TF-IDF and grows with the text; an article's topic words are
