@@ -13,22 +13,32 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import IO, Any, Self
 from weakref import WeakKeyDictionary
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from itemadapter import ItemAdapter
 from scrapy import Spider
+from scrapy import exporters as scrapy_exporters
+from scrapy.crawler import Crawler
 from scrapy.exporters import BaseItemExporter, CsvItemExporter
+from scrapy.statscollectors import StatsCollector
 
 from vendornews.export import CSV_COLUMNS, csv_cell, parquet_row, parquet_schema
 
-# Format names for FEEDS / -o: "csv" overrides Scrapy's CSV exporter.
+logger = logging.getLogger(__name__)
+
+# Format names for FEEDS / -o: "csv" overrides Scrapy's CSV exporter, and the JSON formats
+# are Scrapy's with failures counted.
 FEED_EXPORTERS: dict[str, str] = {
     "csv": "pipelines.exporters.SafeCsvItemExporter",
     "parquet": "pipelines.exporters.ParquetItemExporter",
+    "jsonlines": "pipelines.exporters.JsonLinesItemExporter",
+    "jsonl": "pipelines.exporters.JsonLinesItemExporter",
+    "json": "pipelines.exporters.JsonItemExporter",
 }
 
 
@@ -68,13 +78,59 @@ def default_feeds(output_dir: str = "%(output_dir)s") -> dict[str, dict[str, Any
     }
 
 
-class SafeCsvItemExporter(CsvItemExporter):
+class CountedExport:
+    """An exporter whose failure on one record is counted and does not stop the feed.
+
+    Scrapy writes a record to each feed in turn and only logs an exception from an exporter:
+    that record then misses this feed and every later one, uncounted. Here the failure is
+    logged with the record's URL and counted in ``vendornews/export_failed/<format>/<Exception>``;
+    the other feeds and records go on (the run's JSONL journal has the record either way).
+    """
+
+    format_name = "feed"
+    stats: StatsCollector | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        exporter = cls(*args, **kwargs)
+        exporter.stats = crawler.stats
+        return exporter
+
+    def export_item(self, item: Any) -> Any:
+        try:
+            # The mixin always precedes a concrete exporter in the class's bases.
+            return super().export_item(item)  # type: ignore[misc]
+        except Exception as exc:
+            url = ItemAdapter(item).get("url") if ItemAdapter.is_item(item) else None
+            logger.error("%s feed could not write %s: %r", self.format_name, url, exc,
+                         exc_info=True)
+            if self.stats is not None:
+                self.stats.inc_value(
+                    f"vendornews/export_failed/{self.format_name}/{type(exc).__name__}")
+            return None
+
+
+class JsonLinesItemExporter(CountedExport, scrapy_exporters.JsonLinesItemExporter):
+    """Scrapy's JSON lines exporter, failures counted (:class:`CountedExport`)."""
+
+    format_name = "jsonlines"
+
+
+class JsonItemExporter(CountedExport, scrapy_exporters.JsonItemExporter):
+    """Scrapy's JSON array exporter, failures counted (:class:`CountedExport`)."""
+
+    format_name = "json"
+
+
+class SafeCsvItemExporter(CountedExport, CsvItemExporter):
     """Scrapy's CSV exporter with cells made safe and readable by :func:`csv_cell`.
 
     Without explicit fields it writes :data:`CSV_COLUMNS` (not every key of the first item,
     which would include ``removed``). A plain UTF-8 encoding becomes UTF-8 with BOM: without
     the BOM Excel reads the file as the ANSI code page and garbles Chinese.
     """
+
+    format_name = "csv"
 
     def __init__(self, file: Any, **kwargs: Any) -> None:
         encoding = kwargs.get("encoding")
@@ -89,7 +145,7 @@ class SafeCsvItemExporter(CsvItemExporter):
         return csv_cell(serializer(value) if serializer else value)
 
 
-class ParquetItemExporter(BaseItemExporter):
+class _ParquetRows(BaseItemExporter):
     """Writes items as Parquet row groups of ``row_group_size`` rows.
 
     Rows are buffered and flushed a row group at a time (bounded memory on long crawls);
@@ -138,3 +194,9 @@ class ParquetItemExporter(BaseItemExporter):
         assert self._writer is not None
         self._writer.close()
         self._writer = None
+
+
+class ParquetItemExporter(CountedExport, _ParquetRows):
+    """The Parquet feed: a record that cannot be converted is counted and left out."""
+
+    format_name = "parquet"

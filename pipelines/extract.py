@@ -6,8 +6,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
+from pipelines.accounting import Dropped
 from vendornews import FetchedPage, NotArticle, extract_article
 from vendornews.keywords import top_keywords
 from vendornews.template import TemplateBook
@@ -18,13 +18,12 @@ class ExtractPipeline:
 
     The spider yields ``{"pages": [FetchedPage, ...], "crawled_at": str, "anchors": [str]}``
     (``anchors``: texts of the links that led to the article, optional); this stage returns
-    the record dict, or drops the item (counted by reason) when the core says the page is
-    not an article. Lines repeated across one site's pages are learned per site as the
-    crawl goes (:class:`vendornews.template.TemplateBook`).
+    the record dict, or drops the item when the core says the page is not an article
+    (counted by reason, see :mod:`pipelines.accounting`). Lines repeated across one site's
+    pages are learned per site as the crawl goes (:class:`vendornews.template.TemplateBook`).
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        self.stats = crawler.stats
         self.templates = TemplateBook()
 
     @classmethod
@@ -48,9 +47,7 @@ class ExtractPipeline:
             hints=item.get("anchors", ()),
             template=self.templates.for_site(site),
         )
-        assert self.stats is not None
         if isinstance(result, NotArticle):
-            self.stats.inc_value(f"vendornews/not_article/{result.reason}")
-            raise DropItem(f"not an article ({result.reason}): {result.url}")
-        self.stats.inc_value("vendornews/articles")
+            raise Dropped(f"not_article/{result.reason}",
+                          f"not an article ({result.reason}): {result.url}")
         return result.to_dict()

@@ -31,9 +31,9 @@ from weakref import WeakKeyDictionary
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from scrapy.http import Request, Response
 
+from pipelines.accounting import Dropped
 from pipelines.exporters import ParquetItemExporter, SafeCsvItemExporter
 from vendornews.discover import site_key
 from vendornews.export import CSV_COLUMNS
@@ -366,7 +366,7 @@ class StatePipeline:
         change = run.classify(item)
         if change == "unchanged" and not run.full:
             run.unchanged(item)
-            raise DropItem(f"unchanged since the last export: {item['url']}")
+            raise Dropped("unchanged", f"unchanged since the last export: {item['url']}")
         redirected: dict[str, list[str]] = getattr(self.crawler.spider, "redirected_from", {})
         run.export(item, change, tuple(redirected.pop(item["url"], ())))
         return item

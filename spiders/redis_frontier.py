@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from scrapy.settings import BaseSettings
 from scrapy.utils.misc import load_object
 from scrapy_redis import connection, picklecompat
@@ -50,6 +49,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
+from pipelines.accounting import Dropped
 from vendornews.discover import site_key
 from vendornews.frontier import DEFAULT_HEARTBEAT_TTL, DEFAULT_PREFIX, Frontier, article_key
 
@@ -451,10 +451,10 @@ class RedisExportClaimPipeline:
         self.frontier = redis_scheduler(self.crawler.spider).frontier
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        assert self.frontier is not None and self.crawler.stats is not None
+        assert self.frontier is not None
         if not self.frontier.claim(item["url"]):
-            self.crawler.stats.inc_value("vendornews/redis/exported_elsewhere")
-            raise DropItem(f"already exported in this crawl: {item['url']}")
+            raise Dropped("claimed_by_another_worker",
+                          f"already exported in this crawl: {item['url']}")
         self.pending.add(article_key(item["url"]))
         return item
 

@@ -31,6 +31,9 @@ ITEM_PIPELINES = {
     "pipelines.dedup.DedupPipeline": 400,
     "pipelines.state.StatePipeline": 900,
 }
+# Count where every article went (exported, dropped and why, lost to an error) in the stats
+# and one closing log line (pipelines/accounting.py).
+EXTENSIONS = {"pipelines.accounting.ItemAccounting": 0}
 # SQLite state kept across runs (near-duplicate index), relative to the working directory.
 VENDORNEWS_STATE = "output/state.sqlite"
 # Jaccard similarity of body shingles above which two records are the same story.

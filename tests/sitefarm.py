@@ -1,13 +1,17 @@
-"""Serve a folder of vendor sites on 127.0.0.1 for a test (the demo server, in a thread)."""
+"""Serve a folder of vendor sites on 127.0.0.1 for a test (the demo server, in a thread);
+read a crawl's closing stats from its log."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo"
@@ -38,3 +42,11 @@ def serving(folder: Path) -> Iterator[serve_demo.DemoServer]:  # type: ignore[na
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def parse_stats(log: str) -> dict[str, Any]:
+    """The stats dict Scrapy logs at close ("Dumping Scrapy stats:" and a pprint'ed dict)."""
+    match = re.search(r"Dumping Scrapy stats:\n(\{.*?\})\n(?=\d{4}-\d\d-\d\d |\Z)", log, re.S)
+    assert match, "no stats block in the crawl log"
+    text = re.sub(r"datetime\.datetime\([^()]*(?:\([^()]*\)[^()]*)*\)", "None", match.group(1))
+    return ast.literal_eval(text)

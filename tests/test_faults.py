@@ -16,7 +16,6 @@ an empty working directory so that the security tests can see every file it writ
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import json
 import os
@@ -32,7 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sitefarm import ROOT
+from sitefarm import ROOT, parse_stats
 
 from spiders import settings as project_settings
 from spiders.vendor_news import VendorNewsSpider
@@ -85,14 +84,6 @@ fault_server = _load_fault_server()
 def target(url: str) -> str:
     parts = urlsplit(url)
     return parts.path + ("?" + parts.query if parts.query else "")
-
-
-def parse_stats(log: str) -> dict[str, Any]:
-    """The stats dict Scrapy logs at close ("Dumping Scrapy stats:" and a pprint'ed dict)."""
-    match = re.search(r"Dumping Scrapy stats:\n(\{.*?\})\n(?=\d{4}-\d\d-\d\d |\Z)", log, re.S)
-    assert match, "no stats block in the crawl log"
-    text = re.sub(r"datetime\.datetime\([^()]*(?:\([^()]*\)[^()]*)*\)", "None", match.group(1))
-    return ast.literal_eval(text)
 
 
 @dataclass

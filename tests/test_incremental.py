@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sitefarm import ROOT, serving
+from sitefarm import ROOT, parse_stats, serving
 
 from vendornews import load
 from vendornews.state import SqliteCrawlState
@@ -127,12 +127,6 @@ def crawl_command(start_urls: list[str], out: Path, state: Path, *extra: str) ->
             "-s", f"VENDORNEWS_STATE={state}", *extra]
 
 
-def parse_stats(log: str) -> dict[str, int]:
-    return {name: int(value) for name, value in
-            re.findall(r"'((?:vendornews|depth|response_received|item_scraped)[\w/]*)': (\d+)",
-                       log)}
-
-
 def run_crawl(start_urls: list[str], out: Path, state: Path, *extra: str,
               timeout: float = 120) -> Run:
     """One crawl as a user runs it; the records of the journal it wrote."""
@@ -224,6 +218,8 @@ def test_refresh_finds_the_edited_article_and_drops_unchanged_ones(history: Hist
     # 21 refetched and unchanged; the template learned in another order is no change
     assert run.stats["vendornews/incremental/unchanged"] == 21
     assert run.stats["vendornews/incremental/changed"] == 1
+    assert run.stats["vendornews/items/dropped/unchanged"] == 21
+    assert run.stats["vendornews/items/seen"] == 22
 
 
 def test_full_recrawl_exports_everything_with_its_change(history: History) -> None:

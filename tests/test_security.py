@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sitefarm import ROOT
+from sitefarm import ROOT, parse_stats
 from test_faults import (
     FTP_SECRET,
     PROJECT_SECRET,
     SITE,
     FaultCrawl,
     fault_server,
-    parse_stats,
     shared_fault_crawl,
     target,
 )
