@@ -312,7 +312,7 @@ def test_default_feeds_write_three_formats_per_run() -> None:
         "output/news-%(time)s.csv", "output/news-%(time)s.jsonl", "output/news-%(time)s.parquet"
     ]
     assert {opts["format"] for opts in feeds.values()} == {"jsonlines", "csv", "parquet"}
-    assert set(FEED_EXPORTERS) == {"csv", "parquet"}
+    assert set(FEED_EXPORTERS) == {"csv", "parquet", "jsonlines", "jsonl", "json"}
     assert next(iter(default_feeds())).startswith("%(output_dir)s/")
 
 
