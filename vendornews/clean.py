@@ -187,7 +187,7 @@ def clean_page(
     main_chars = sum(line.word_chars for line in main_lines)
     link_chars = sum(line.link_chars for line in main_lines)
     body_chars = sum(len(t) for t in kept)
-    cjk = sum(1 for t in kept for _ in _CJK.finditer(t))
+    cjk = sum(len(_CJK.findall(t)) for t in kept)
     return CleanPage(
         page=page,
         encoding=used_encoding,

@@ -14,12 +14,14 @@ import copy
 import logging
 import re
 
-from lxml import html
+from lxml import etree, html
+from lxml.html import tostring
 from readability import Document
 from readability.readability import Unparseable
 
 _MARK = "data-vn"
 _CHROME_TAGS = ("nav", "form", "aside")
+_NOT_TEXT_TAGS = ("script", "style", "noscript", "link", "meta", "template")
 _CHROME_CLASS = re.compile(
     r"(^|[\s_-])(nav|navbar|menu|footer|foot|copyright|breadcrumbs?|crumbs?|position|"
     r"place|location|topbar|toolbar|sidebar|side|share|bshare|comments?|respond|"
@@ -42,27 +44,57 @@ def _is_chrome(element: html.HtmlElement) -> bool:
 
 
 def _pruned_copy(body: html.HtmlElement) -> html.HtmlElement:
-    for index, element in enumerate(body.iter()):
-        if isinstance(element.tag, str):
-            element.set(_MARK, str(index))
+    """A copy of ``body`` without chrome, commas made ASCII, each element marked with its
+    index in ``body.iter()`` (the copy is the same tree until chrome is cut)."""
     pruned = copy.deepcopy(body)
     # A wrapper can carry a chrome-like name ("has-sidebar", an ASP.NET page-wide <form>):
     # only elements holding a small share of the page's text are cut.
     limit = 0.3 * len(pruned.text_content() or "")
-    doomed = [
-        e
-        for e in pruned.iter()
-        if isinstance(e.tag, str) and _is_chrome(e) and len(e.text_content() or "") < limit
-    ]
-    for element in doomed:
-        if element.getparent() is not None:
-            element.drop_tree()
-    for element in pruned.iter():
+    doomed = []
+    for index, element in enumerate(pruned.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        element.set(_MARK, str(index))
         if element.text and "，" in element.text:
             element.text = element.text.replace("，", ",")
         if element.tail and "，" in element.tail:
             element.tail = element.tail.replace("，", ",")
+        if _is_chrome(element) and len(element.text_content() or "") < limit:
+            doomed.append(element)
+    for element in doomed:
+        if element.getparent() is not None:
+            element.drop_tree()
     return pruned
+
+
+class _Region(Document):
+    """readability's Document over pruned copies of a body, keeping its article as a tree.
+
+    readability reads its input again for each attempt (strict, then lenient) through a
+    Cleaner that deep-copies it, and hands the article back as an HTML string. Here each
+    attempt gets a fresh pruned copy, cleaned in place, and the article element is kept:
+    nothing is copied twice, nor serialized and parsed back. (page.py has already dropped
+    the hidden elements readability would drop.)
+    """
+
+    def __init__(self, body: html.HtmlElement) -> None:
+        super().__init__(body)
+        self.article: html.HtmlElement | None = None
+
+    def _parse(self, input: html.HtmlElement) -> html.HtmlElement:  # noqa: A002 (readability's name)
+        wrapper = input.makeelement("html")  # the page parser's element classes (page.py)
+        wrapper.append(_pruned_copy(input))
+        # What readability's own Cleaner pass would remove and could matter to the region
+        # it picks (the rest of that pass, link rewriting, costs a sixth of this function).
+        etree.strip_elements(wrapper, *_NOT_TEXT_TAGS, with_tail=False)
+        etree.strip_attributes(wrapper, "style")
+        return wrapper
+
+    def get_clean_html(self) -> str:
+        # readability calls this on the sanitized article and compares the length of the
+        # string with its retry threshold.
+        self.article = self.html
+        return str(tostring(self.html, method="html", encoding="unicode"))
 
 
 def main_region(body: html.HtmlElement) -> set[html.HtmlElement]:
@@ -72,16 +104,17 @@ def main_region(body: html.HtmlElement) -> set[html.HtmlElement]:
     children (link lists, forms); the set holds exactly what it kept. Empty when it finds
     nothing; the caller then falls back to the whole body.
     """
-    wrapper = html.Element("html")
-    wrapper.append(_pruned_copy(body))
-    by_index = {e.get(_MARK): e for e in body.iter() if isinstance(e.tag, str)}
+    document = _Region(body)
     try:
-        summary = Document(wrapper).summary(html_partial=True)
+        document.summary(html_partial=True)
     except Unparseable:
         return set()
-    finally:
-        for element in body.iter():
-            if isinstance(element.tag, str):
-                element.attrib.pop(_MARK, None)
-    kept = (by_index.get(e.get(_MARK)) for e in html.fromstring(summary).iter())
-    return {e for e in kept if e is not None and e.tag != "body"}
+    if document.article is None:
+        return set()
+    originals = list(body.iter())
+    return {
+        original
+        for e in document.article.iter()
+        if (mark := e.get(_MARK)) is not None
+        and (original := originals[int(mark)]).tag != "body"
+    }

@@ -148,7 +148,8 @@ def extract_article(
                 body_lines.remove(c.kept[0])
                 removed.append(Removal("title.repeat", c.kept[0]))
         body_text = "\n".join(body_lines)
-    if len(key(body_text)) < MIN_BODY_CHARS:
+    body_key = key(body_text)
+    if len(body_key) < MIN_BODY_CHARS:
         return NotArticle(pages[0].url, "no-body")
     if all(c.link_heavy for c in cleaned):
         return NotArticle(pages[0].url, "link-list")
@@ -174,7 +175,8 @@ def extract_article(
         lang=first.lang,
         pages=len(pages),
         crawled_at=crawled.isoformat(timespec="seconds"),
-        content_hash=hashlib.sha1(key(f"{title}\n{body_text}").encode()).hexdigest(),
+        # key(f"{title}\n{body_text}"), as older records were hashed
+        content_hash=hashlib.sha1((key(str(title)) + body_key).encode()).hexdigest(),
         removed=removed,
     )
 
