@@ -1,7 +1,22 @@
-"""Turn a fetched article (one or more pages) into a clean record via the core."""
+"""Turn a fetched article (one or more pages) into a clean record via the core.
+
+Extraction is the crawl's main CPU cost. Scrapy runs pipelines on its reactor thread, where
+it would hold up downloads and the spider's link discovery, so by default each article is
+extracted in a worker process (setting ``VENDORNEWS_EXTRACT_WORKERS``): all pages of one
+site go to the same worker, which keeps that site's learned template.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import zlib
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +27,65 @@ from vendornews import FetchedPage, NotArticle, extract_article
 from vendornews.keywords import top_keywords
 from vendornews.template import TemplateBook
 
+logger = logging.getLogger(__name__)
+
+
+def default_workers() -> int:
+    """One worker per core beyond the one the reactor needs (at least 1, at most 4)."""
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+class SiteExtractor:
+    """:func:`extract_article` with one learned template per site (host and port)."""
+
+    def __init__(self) -> None:
+        self.templates = TemplateBook()
+
+    def extract(self, item: dict[str, Any]) -> dict[str, Any] | NotArticle:
+        pages: list[FetchedPage] = item["pages"]
+        site = urlsplit(pages[0].url).netloc
+        result = extract_article(
+            pages,
+            crawled_at=item.get("crawled_at"),
+            hints=item.get("anchors", ()),
+            template=self.templates.for_site(site),
+        )
+        return result if isinstance(result, NotArticle) else result.to_dict()
+
+
+# In a worker process: its extractor, made by _start_worker.
+_WORKER: SiteExtractor | None = None
+
+
+def _start_worker(crawl: int) -> None:
+    """Initializer of a worker process; ``crawl`` is the pid of the crawl that started it."""
+    global _WORKER
+    threading.Thread(target=_exit_with_parent, args=(crawl,), daemon=True).start()
+    _WORKER = SiteExtractor()
+    top_keywords("预热", "加载词典")  # jieba's tables load here, not on the first article
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the crawl dies (SIGKILL): a spawned worker holds both ends of
+    its task queue, so it would otherwise wait forever, holding its memory."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+def _worker_ready() -> bool:
+    return _WORKER is not None
+
+
+def _extract_in_worker(item: dict[str, Any]) -> dict[str, Any] | NotArticle:
+    assert _WORKER is not None, "worker started without _start_worker"
+    return _WORKER.extract(item)
+
+
+def _worker_item(item: dict[str, Any]) -> dict[str, Any]:
+    """What a worker needs of the spider's item (pages, crawl time, link texts)."""
+    return {key: item[key] for key in ("pages", "crawled_at", "anchors") if key in item}
+
 
 class ExtractPipeline:
     """Calls :func:`vendornews.extract_article` on each item the spider yields.
@@ -21,33 +95,67 @@ class ExtractPipeline:
     the record dict, or drops the item when the core says the page is not an article
     (counted by reason, see :mod:`pipelines.accounting`). Lines repeated across one site's
     pages are learned per site as the crawl goes (:class:`vendornews.template.TemplateBook`).
+
+    ``VENDORNEWS_EXTRACT_WORKERS`` (default: cores - 1, 1 to 4) worker processes, each a
+    single-process pool so that a site always lands on the same one; 0 extracts on the
+    reactor thread, in order. A worker that dies is replaced; the articles it held are
+    counted as errors (``vendornews/items/error/BrokenProcessPool``) and, never recorded in
+    the state, fetched again by the next run.
     """
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.templates = TemplateBook()
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.local = SiteExtractor()
+        self.pools: list[Executor] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(crawler)
+        setting = crawler.settings.get("VENDORNEWS_EXTRACT_WORKERS")
+        workers = default_workers() if setting in (None, "") else int(setting)
+        return cls(max(0, workers))
 
     def open_spider(self, spider: object = None) -> None:
-        """Load jieba's dictionary now, before any request is in flight.
+        """Start the workers (or load jieba here) and wait until they are ready, before any
+        request is in flight.
 
-        Loading it takes seconds and blocks the reactor; done lazily on the first article,
-        downloads already running would time out spuriously under a short DOWNLOAD_TIMEOUT.
+        Loading jieba takes seconds; done lazily on the first article, it would block the
+        reactor (or hold up the first articles) while downloads run, and they would time out
+        under a short DOWNLOAD_TIMEOUT.
         """
-        top_keywords("预热", "加载词典")
+        if self.workers == 0:
+            top_keywords("预热", "加载词典")
+        self.pools = [self._new_pool() for _ in range(self.workers)]
+        for started in [pool.submit(_worker_ready) for pool in self.pools]:
+            started.result()
 
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        pages: list[FetchedPage] = item["pages"]
-        site = urlsplit(pages[0].url).netloc  # host and port: one template per site
-        result = extract_article(
-            pages,
-            crawled_at=item.get("crawled_at"),
-            hints=item.get("anchors", ()),
-            template=self.templates.for_site(site),
-        )
+    def close_spider(self, spider: object = None) -> None:
+        for pool in self.pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self.pools = []
+
+    @staticmethod
+    def _new_pool() -> Executor:
+        # spawn: a fork of a process running the reactor's threads could inherit held locks.
+        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(os.getpid(),))
+
+    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        if not self.pools:
+            result = self.local.extract(item)
+        else:
+            site = urlsplit(item["pages"][0].url).netloc
+            slot = zlib.crc32(site.encode()) % len(self.pools)
+            pool = self.pools[slot]
+            try:
+                result = await asyncio.get_running_loop().run_in_executor(
+                    pool, _extract_in_worker, _worker_item(item))
+            except BrokenProcessPool:
+                logger.error("extraction worker died on %s", item["pages"][0].url)
+                if self.pools[slot] is pool:  # the first of its articles to notice
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self.pools[slot] = self._new_pool()
+                raise
         if isinstance(result, NotArticle):
             raise Dropped(f"not_article/{result.reason}",
                           f"not an article ({result.reason}): {result.url}")
-        return result.to_dict()
+        return result

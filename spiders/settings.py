@@ -31,6 +31,10 @@ ITEM_PIPELINES = {
     "pipelines.dedup.DedupPipeline": 400,
     "pipelines.state.StatePipeline": 900,
 }
+# Worker processes extracting articles off the reactor thread (a site's pages always go to
+# the same worker, which learns its template). None: cores - 1, between 1 and 4; 0: extract
+# on the reactor thread.
+VENDORNEWS_EXTRACT_WORKERS = None
 # Count where every article went (exported, dropped and why, lost to an error) in the stats
 # and one closing log line (pipelines/accounting.py).
 EXTENSIONS = {"pipelines.accounting.ItemAccounting": 0}

@@ -59,10 +59,22 @@ def kill_after(command: list[str], out: Path, records: int, timeout: float = 60)
                 break
             time.sleep(0.005)
         assert process.poll() is None, "the crawl ended before it could be killed"
+        workers = _children(process.pid)
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
+    # its extraction workers end with it (within a few seconds), not left holding memory
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     return journal
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    tasks = Path(f"/proc/{pid}/task").glob("*/children")
+    return [int(child) for task in tasks for child in task.read_text().split()]
 
 
 def jsonl_records(out: Path) -> list[dict[str, object]]:
