@@ -18,6 +18,7 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
@@ -66,6 +67,9 @@ class SiteOverride:
     exclude_pattern: re.Pattern[str] | None = None
 
 
+_NO_OVERRIDE = SiteOverride()
+
+
 @dataclass(frozen=True)
 class LinkContext:
     """The page around a link; the defaults describe a bare URL (e.g. a sitemap entry)."""
@@ -85,8 +89,9 @@ class Link:
     text: str
     context: LinkContext = field(default_factory=LinkContext)
 
-    @property
+    @cached_property
     def kind(self) -> LinkKind:
+        """Classified once: the spider asks a link's kind several times."""
         return classify_link(self.url, self.text, self.context)
 
 
@@ -145,6 +150,29 @@ _LIST_PREFIXES = frozenset({"list", "lists", "index", "default", "page", "pages"
 _HOME_LEAF = re.compile(r"^(?:index|default|home|main)\.\w+$", re.I)
 _DATE_RE = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}(?:\s*[-/.月]\s*\d{1,2})?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+# URL path shapes, compiled once: they are tried on every link of every page.
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_EXTENSION = re.compile(r"\.\w+$")
+_PAGE_EXTENSION = re.compile(r"\." + _PAGE_EXT + "$", re.I)
+_WORD_SEPARATORS = re.compile(r"[_.\-]+")
+_DIGIT_RUN = re.compile(r"\d+")
+_NUMBER_LEAF = re.compile(r"\d{2,}")  # /archives/123/
+_DAY_OR_MONTH = re.compile(r"\d{1,2}")
+_LETTERS = re.compile(r"[a-z]{2}")
+_NUMBERED_LEAF = re.compile(r"([a-z]{0,12})[_-]?\d+\." + _PAGE_EXT, re.I)  # news_123.html
+_DATED_ID_LEAF = re.compile(r"[a-z]{0,3}\d{6,8}[_-]\d+\." + _PAGE_EXT, re.I)
+_SHOW_LEAF = re.compile(  # show-12-345.html (PHPCMS, catid-id)
+    r"(?:show|view|detail|details|content|article|news|info)[_-]\d+(?:[_-]\d+)*\." + _PAGE_EXT,
+    re.I)
+_NEWS_LEAF = re.compile(r"(?:news|article|info|blog)[_-]?(?:list|center|index)?")
+_PAGED_LEAF = re.compile(r"(?:list|index|default|page)[_-]?(?:\d+[_-])?(\d+)")
+_PAGED_DIR = re.compile(r"/page/\d+/?$")
+_FILE_PATH = re.compile(r"(.*/)([^/]+?)\.(\w+)")
+# What page N adds to page 1's path: ``_2`` before the extension, ``2/`` or ``page/2/`` after it.
+_PAGE_SUFFIX = re.compile(r"[_-](\d{1,3})")
+_PAGE_IN_DIR = re.compile(r"(?:page/|index_|p)?(\d{1,3})(?:/|\.\w+)?")
 
 # Anchor texts.
 _PAGER_TEXT = re.compile(
@@ -197,8 +225,11 @@ _HEADING_ATTR = re.compile(r"tit|head|hd\b|caption|lefttitle|widget-title|name",
 
 # --------------------------------------------------------------------------- URL helpers
 
+@lru_cache(maxsize=4096)
 def site_key(url: str) -> str:
-    """Host (without a leading ``www.``) and a non-default port: what "the same site" means."""
+    """Host (without a leading ``www.``) and a non-default port: what "the same site" means.
+
+    Cached: every link of a page is compared with the page's own site."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower().removeprefix("www.")
     try:
@@ -220,7 +251,7 @@ def _leaf_stem(path: str) -> str:
     segs = _segments(path)
     if not segs or path.endswith("/"):
         return ""
-    return re.sub(r"\.\w+$", "", segs[-1])
+    return _EXTENSION.sub("", segs[-1])
 
 
 def _path_tokens(path: str) -> list[str]:
@@ -228,13 +259,14 @@ def _path_tokens(path: str) -> list[str]:
     (``product-launch-event``) are words of a title, not of the site structure."""
     out: list[str] = []
     for seg in _segments(path):
-        parts = [t for t in re.split(r"[_.\-]+", seg) if t]
+        parts = [t for t in _WORD_SEPARATORS.split(seg) if t]
         out.append(seg)
         if len(parts) <= 3:
             out.extend(parts)
     return out
 
 
+@lru_cache(maxsize=4096)
 def _non_news_path(path: str) -> bool:
     """A product / about / contact / utility word in the path, and no news word after it
     (``/service/news/`` is news, ``/news/product/1.html`` is not)."""
@@ -278,9 +310,10 @@ def _is_home(path: str, query: str) -> bool:
 
 
 def _year_month(a: str, b: str) -> bool:
-    return bool(re.fullmatch(r"(?:19|20)\d\d", a)) and b.isdigit() and 1 <= int(b) <= 12
+    return bool(_YEAR.fullmatch(a)) and b.isdigit() and 1 <= int(b) <= 12
 
 
+@lru_cache(maxsize=4096)
 def article_root(url: str) -> tuple[str, int] | None:
     """``(page-1 URL, N)`` when the URL's shape alone says "page N>=2 of an article".
 
@@ -330,44 +363,50 @@ def page_number(url: str, article_url: str) -> int | None:
         return None
     if u.query != r.query:
         return None
-    m = re.fullmatch(r"(.*/)([^/]+?)\.(\w+)", r.path)
+    m = _FILE_PATH.fullmatch(r.path)
     if m:
-        stem = re.escape(m.group(1) + m.group(2))
-        hit = re.fullmatch(stem + r"[_-](\d{1,3})\." + re.escape(m.group(3)), u.path)
-        if hit:
-            return int(hit.group(1))
-        return None
-    base = r.path if r.path.endswith("/") else r.path + "/"
-    hit = re.fullmatch(re.escape(base) + r"(?:page/|index_|p)?(\d{1,3})(?:/|\.\w+)?", u.path)
+        added = _between(u.path, m.group(1) + m.group(2), "." + m.group(3))
+        hit = _PAGE_SUFFIX.fullmatch(added) if added is not None else None
+    else:
+        added = _between(u.path, r.path if r.path.endswith("/") else r.path + "/", "")
+        hit = _PAGE_IN_DIR.fullmatch(added) if added is not None else None
     return int(hit.group(1)) if hit else None
+
+
+def _between(text: str, prefix: str, suffix: str) -> str | None:
+    """``text`` without ``prefix`` and ``suffix``; None when it does not start and end so.
+    (Page 1's path is matched as text, not as a pattern compiled per article.)"""
+    if len(text) < len(prefix) + len(suffix) or not text.startswith(prefix) \
+            or not text.endswith(suffix):
+        return None
+    return text[len(prefix):len(text) - len(suffix)]
 
 
 def _shape(url: str) -> str:
     """URL with digit runs replaced: links of one list share a shape."""
     parts = urlsplit(url)
-    return re.sub(r"\d+", "9", parts.path + ("?" + parts.query if parts.query else ""))
+    return _DIGIT_RUN.sub("9", parts.path + ("?" + parts.query if parts.query else ""))
 
 
 def _article_like(path: str, query: dict[str, str]) -> bool:
     """Strong URL evidence of an article page."""
     segs = _segments(path)
     leaf = segs[-1] if segs else ""
-    if any(query.get(k, "").isdigit() for k in _ID_PARAMS):
+    if any(v.isdigit() for k, v in query.items() if k in _ID_PARAMS):
         return "list" not in _leaf_stem(path) and query.get("a", "") not in ("list", "lists")
     if set(query) == {"p"} and query["p"].isdigit() and len(segs) <= 1:
         return True  # WordPress default permalink /?p=123
-    if len(segs) >= 2 and re.fullmatch(r"\d{2,}", leaf):  # /archives/123/, /news/123
-        return not _year_month(segs[-2], leaf) and not re.fullmatch(r"(?:19|20)\d\d", leaf) \
+    if len(segs) >= 2 and _NUMBER_LEAF.fullmatch(leaf):  # /archives/123/, /news/123
+        return not _year_month(segs[-2], leaf) and not _YEAR.fullmatch(leaf) \
             and segs[-2] != "page"
     if path.endswith("/"):
         return _slug_article(segs)
-    m = re.fullmatch(r"([a-z]{0,12})[_-]?\d+\." + _PAGE_EXT, leaf, re.I)
+    m = _NUMBERED_LEAF.fullmatch(leaf)
     if m:
         return m.group(1).lower() not in _LIST_PREFIXES
-    if re.fullmatch(r"[a-z]{0,3}\d{6,8}[_-]\d+\." + _PAGE_EXT, leaf, re.I):
+    if _DATED_ID_LEAF.fullmatch(leaf):
         return True  # t20220512_123.html, 20220512_123.html
-    if re.fullmatch(r"(?:show|view|detail|details|content|article|news|info)[_-]\d+(?:[_-]\d+)*\."
-                    + _PAGE_EXT, leaf, re.I):
+    if _SHOW_LEAF.fullmatch(leaf):
         return True  # show-12-345.html (PHPCMS, catid-id)
     return _slug_article(segs)
 
@@ -376,11 +415,11 @@ def _slug_article(segs: list[str]) -> bool:
     """``/2022/05/some-title/`` or ``/news/some-long-title.html``."""
     if not segs:
         return False
-    leaf = re.sub(r"\." + _PAGE_EXT + "$", "", segs[-1], flags=re.I)
-    wordy = leaf.count("-") >= 2 and bool(re.search(r"[a-z]{2}", leaf))
+    leaf = _PAGE_EXTENSION.sub("", segs[-1])
+    wordy = leaf.count("-") >= 2 and bool(_LETTERS.search(leaf))
     for i in range(len(segs) - 2):
         if _year_month(segs[i], segs[i + 1]) and leaf not in ("page", "feed") and \
-                not re.fullmatch(r"\d{1,2}", leaf):
+                not _DAY_OR_MONTH.fullmatch(leaf):
             return True
     return wordy and any(s in _NEWS_WORDS for s in segs[:-1])
 
@@ -394,15 +433,14 @@ def _list_like(path: str, query: dict[str, str]) -> bool:
     if set(segs[:-1]) & _LIST_DIR or (path.endswith("/") and set(segs) & _LIST_DIR):
         return True
     last = _leaf_stem(path) if not path.endswith("/") else (segs[-1] if segs else "")
-    return bool(last) and (last in _NEWS_WORDS or bool(re.fullmatch(
-        r"(?:news|article|info|blog)[_-]?(?:list|center|index)?", last)))
+    return bool(last) and (last in _NEWS_WORDS or bool(_NEWS_LEAF.fullmatch(last)))
 
 
 def _paged_list(path: str, query: dict[str, str]) -> bool:
     """List pagination by shape: list_1_2.html, list_3.htm, index_2.html, page-2.html,
     /page/2/, ?page=2."""
-    m = re.fullmatch(r"(?:list|index|default|page)[_-]?(?:\d+[_-])?(\d+)", _leaf_stem(path))
-    if (m and int(m.group(1)) >= 2) or re.search(r"/page/\d+/?$", path):
+    m = _PAGED_LEAF.fullmatch(_leaf_stem(path))
+    if (m and int(m.group(1)) >= 2) or _PAGED_DIR.search(path):
         return True
     keys = set(query)
     return bool(keys & _PAGE_PARAMS) and not keys & _ID_PARAMS and keys != {"p"}
@@ -421,7 +459,7 @@ def _pager_text(text: str) -> str:
 def _headline_like(text: str) -> bool:
     if len(_CJK.findall(text)) >= 6:
         return True
-    return len(re.findall(r"[A-Za-z]{2,}", text)) >= 4
+    return len(_LATIN_WORD.findall(text)) >= 4
 
 
 def classify_link(url: str, anchor_text: str = "", context: LinkContext | None = None) -> LinkKind:
@@ -434,7 +472,7 @@ def classify_link(url: str, anchor_text: str = "", context: LinkContext | None =
     if ctx.page_url and not same_site(url, ctx.page_url):
         return LinkKind.OTHER
     target = parts.path + ("?" + parts.query if parts.query else "")
-    override = ctx.override or SiteOverride()
+    override = ctx.override or _NO_OVERRIDE
     if override.exclude_pattern and override.exclude_pattern.search(target):
         return LinkKind.OTHER
     text = _norm_text(anchor_text)
@@ -490,7 +528,7 @@ def classify_link(url: str, anchor_text: str = "", context: LinkContext | None =
         return LinkKind.LIST
     listed = ctx.date_near or ctx.same_shape >= 3 or bool(_NEWS_HEADING.search(ctx.heading))
     leaf = _segments(path)[-1] if _segments(path) else ""
-    pagey = path.endswith("/") or "." not in leaf or re.search(r"\." + _PAGE_EXT + "$", leaf, re.I)
+    pagey = path.endswith("/") or "." not in leaf or _PAGE_EXTENSION.search(leaf)
     if _headline_like(text) and listed and pagey and len(_segments(path)) >= 1:
         return LinkKind.ARTICLE
     return LinkKind.OTHER
@@ -522,17 +560,6 @@ def _attr_words(el: lxml.html.HtmlElement) -> list[str]:
     return f"{el.get('class', '')} {el.get('id', '')}".split()
 
 
-def _in_pager(a: lxml.html.HtmlElement) -> bool:
-    el = a.getparent()
-    for _ in range(3):
-        if el is None:
-            return False
-        if any(_PAGER_ATTR.search(w) for w in _attr_words(el)):
-            return True
-        el = el.getparent()
-    return False
-
-
 def _pager_clusters(root: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement]:
     """Parents holding two or more pager-looking anchors (1 2 3 下一页) count as pagers too."""
     counts: Counter[lxml.html.HtmlElement] = Counter()
@@ -546,17 +573,19 @@ def _pager_clusters(root: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement]:
     return {el for el, n in counts.items() if n >= 2}
 
 
-def _date_near(a: lxml.html.HtmlElement) -> bool:
-    el = a.getparent()
-    for _ in range(4):
-        if el is None or el.tag in ("body", "html"):
-            return False
-        if len({x.get("href") for x in el.iter("a")}) > 2:
-            return False
-        if _DATE_RE.search(el.text_content()[:400]):
-            return True
-        el = el.getparent()
-    return False
+def _pager_attr(el: lxml.html.HtmlElement) -> bool:
+    """A pager class or id (``pagination``, ``fenye`` …)."""
+    return any(_PAGER_ATTR.search(w) for w in _attr_words(el))
+
+
+def _dated(el: lxml.html.HtmlElement) -> bool | None:
+    """True when ``el`` shows a date; False when it holds links to more than two pages (a
+    box of its own: stop looking); None when neither (look further up)."""
+    if len({x.get("href") for x in el.iter("a")}) > 2:
+        return False
+    if _DATE_RE.search(el.text_content()[:400]):
+        return True
+    return None
 
 
 def _heading_of(el: lxml.html.HtmlElement) -> str | None:
@@ -574,13 +603,61 @@ def _heading_of(el: lxml.html.HtmlElement) -> str | None:
     return ""
 
 
-def _heading(a: lxml.html.HtmlElement, seen: dict[lxml.html.HtmlElement, str | None]) -> str:
-    """Heading of the box that holds the link (最新资讯, 产品分类 …), or "" when none is seen.
+class _Layout:
+    """Where the links of one page sit: in a pager, by a date, under a box heading.
 
-    ``seen`` memoizes :func:`_heading_of` for one page: the links of one list share it.
+    Each element is judged once per page: the links of one list share their ancestors and
+    the boxes before them (judged again for every link, a list's links and text were read
+    once per entry).
     """
-    node = a
-    for _ in range(5):
+
+    def __init__(self, root: lxml.html.HtmlElement) -> None:
+        self._clusters = _pager_clusters(root)
+        self._pager_attr: dict[lxml.html.HtmlElement, bool] = {}
+        self._dated: dict[lxml.html.HtmlElement, bool | None] = {}
+        self._heading_of: dict[lxml.html.HtmlElement, str | None] = {}
+        self._heading_above: dict[tuple[lxml.html.HtmlElement, int], str] = {}
+
+    def in_pager(self, a: lxml.html.HtmlElement) -> bool:
+        """Inside a pagination block: one of three ancestors has a pager class or id, or the
+        parent (or the list holding the parent ``li``) is a pager cluster."""
+        parent = a.getparent()
+        el = parent
+        for _ in range(3):
+            if el is None:
+                break
+            if el not in self._pager_attr:
+                self._pager_attr[el] = _pager_attr(el)
+            if self._pager_attr[el]:
+                return True
+            el = el.getparent()
+        return parent in self._clusters or (
+            parent is not None and parent.tag == "li" and parent.getparent() in self._clusters)
+
+    def date_near(self, a: lxml.html.HtmlElement) -> bool:
+        """The link's list item (one of four ancestors, below ``body``) shows a date."""
+        el = a.getparent()
+        for _ in range(4):
+            if el is None or el.tag in ("body", "html"):
+                return False
+            if el not in self._dated:
+                self._dated[el] = _dated(el)
+            verdict = self._dated[el]
+            if verdict is not None:
+                return verdict
+            el = el.getparent()
+        return False
+
+    def heading(self, a: lxml.html.HtmlElement) -> str:
+        """Heading of the box that holds the link (最新资讯, 产品分类 …), or "" when none is
+        seen within five levels up."""
+        return self._heading_from(a, 5)
+
+    def _heading_from(self, node: lxml.html.HtmlElement, levels: int) -> str:
+        """The heading seen from ``node`` looking ``levels`` levels up: a heading parent,
+        else a heading among the twelve siblings before ``node``, else its parent's."""
+        if not levels:
+            return ""
         parent = node.getparent()
         if parent is None:
             return ""
@@ -591,15 +668,17 @@ def _heading(a: lxml.html.HtmlElement, seen: dict[lxml.html.HtmlElement, str | N
                 break
             if not isinstance(sib.tag, str):
                 continue
-            if sib not in seen:
-                seen[sib] = _heading_of(sib)
-            found = seen[sib]
+            if sib not in self._heading_of:
+                self._heading_of[sib] = _heading_of(sib)
+            found = self._heading_of[sib]
             if found is None:
                 break
             if found:
                 return found
-        node = parent
-    return ""
+        key = (parent, levels - 1)
+        if key not in self._heading_above:
+            self._heading_above[key] = self._heading_from(parent, levels - 1)
+        return self._heading_above[key]
 
 
 def _anchor_text(a: lxml.html.HtmlElement) -> str:
@@ -623,7 +702,6 @@ def extract_links(page: str | bytes | lxml.html.HtmlElement, base_url: str,
         if b.get("href"):
             base = urljoin(base_url, b.get("href", "").strip())
         break
-    clusters = _pager_clusters(root)
     raw: list[tuple[str, lxml.html.HtmlElement]] = []
     for a in root.iter("a", "area"):
         href = (a.get("href") or "").strip()
@@ -634,17 +712,15 @@ def extract_links(page: str | bytes | lxml.html.HtmlElement, base_url: str,
         except ValueError:
             continue
         raw.append((url, a))
-    shapes = Counter(_shape(u) for u in {u for u, _ in raw})
-    headings: dict[lxml.html.HtmlElement, str | None] = {}
+    shape_of = {url: _shape(url) for url, _ in raw}
+    shapes = Counter(shape_of.values())
+    layout = _Layout(root)
     links: list[Link] = []
     seen: dict[str, int] = {}
     for url, a in raw:
-        parent = a.getparent()
-        in_pager = _in_pager(a) or parent in clusters or (
-            parent is not None and parent.tag == "li" and parent.getparent() in clusters)
-        ctx = LinkContext(page_url=base_url, page_kind=page_kind, in_pager=in_pager,
-                          date_near=_date_near(a), same_shape=shapes[_shape(url)],
-                          heading=_heading(a, headings), override=override)
+        ctx = LinkContext(page_url=base_url, page_kind=page_kind, in_pager=layout.in_pager(a),
+                          date_near=layout.date_near(a), same_shape=shapes[shape_of[url]],
+                          heading=layout.heading(a), override=override)
         link = Link(url, _anchor_text(a), ctx)
         if url in seen:
             # Keep the most telling occurrence: a titled list entry beats a bare "MORE+".

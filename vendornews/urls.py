@@ -17,12 +17,14 @@ list page belongs to (its page number and any
 query parameter that does not select a list taken out), for the per-section page cap that
 bounds endless pagination, calendars and one list under many query strings.
 
-Pure functions; no Scrapy.
+Pure functions; no Scrapy. Those asked of every link (a site's menu and sidebars are on all
+its pages) keep their recent answers.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -95,6 +97,7 @@ def _session(pair: str) -> bool:
     return name in SESSION_PARAMS or name.startswith(SESSION_PREFIXES)
 
 
+@lru_cache(maxsize=4096)
 def has_session_id(url: str) -> bool:
     """Whether the URL carries a session id (in its path or its query)."""
     parts = urlsplit(url)
@@ -103,6 +106,7 @@ def has_session_id(url: str) -> bool:
     return any(_session(p) for p in parts.query.split("&") if p)
 
 
+@lru_cache(maxsize=4096)
 def clean_url(url: str) -> str:
     """``url`` without fragment, tracking parameters and session ids; otherwise as written."""
     parts = urlsplit(url)
@@ -112,6 +116,7 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
 
+@lru_cache(maxsize=4096)
 def canonical_url(url: str) -> str:
     """The state's key of ``url``: clean, canonical query, lower-case host, no default port."""
     parts = urlsplit(canonicalize_url(clean_url(url)))
