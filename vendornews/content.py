@@ -21,6 +21,7 @@ from readability.readability import Unparseable
 
 _MARK = "data-vn"
 _CHROME_TAGS = ("nav", "form", "aside")
+_SENTENCE_END = re.compile(r"[.。!！?？](\s|$)")
 _NOT_TEXT_TAGS = ("script", "style", "noscript", "link", "meta", "template")
 _CHROME_CLASS = re.compile(
     r"(^|[\s_-])(nav|navbar|menu|footer|foot|copyright|breadcrumbs?|crumbs?|position|"
@@ -112,9 +113,39 @@ def main_region(body: html.HtmlElement) -> set[html.HtmlElement]:
     if document.article is None:
         return set()
     originals = list(body.iter())
-    return {
+    region = {
         original
         for e in document.article.iter()
         if (mark := e.get(_MARK)) is not None
         and (original := originals[int(mark)]).tag != "body"
     }
+    return region | _prose_beside(region)
+
+
+def _prose_beside(region: set[html.HtmlElement]) -> set[html.HtmlElement]:
+    """Paragraphs next to the region's containers that read as the article's prose.
+
+    readability adds such sibling paragraphs of its best container itself, but which
+    container wins can hinge on a sliver of the page (an ad wrapper left open around the
+    second half of a listicle): the same test, applied to the containers it kept (out of
+    any wrapper holding nothing else), brings back the opening it then left out.
+    """
+    found: set[html.HtmlElement] = set()
+    for top in [e for e in region if e.getparent() not in region]:
+        for container in top.iterancestors():
+            if container.tag == "body":
+                break
+            for child in container:
+                if child.tag == "p" and child not in region and _is_prose(child):
+                    found.update(child.iter())
+    return found
+
+
+def _is_prose(paragraph: html.HtmlElement) -> bool:
+    """readability's test for a sibling paragraph: long with few links, or a short
+    sentence with none."""
+    text = paragraph.text_content() or ""
+    link_chars = sum(len(a.text_content() or "") for a in paragraph.iter("a"))
+    if len(text) > 80:
+        return link_chars < 0.25 * len(text)
+    return link_chars == 0 and _SENTENCE_END.search(text) is not None
