@@ -14,7 +14,8 @@ unsure and left it null) and any value checked against the annotation note inste
 
 The folders: one page per template family (dede, table, wp) and encoding (GBK, GB2312
 declared with GBK-only characters, UTF-8, UTF-8 with BOM), two multi-page articles, 本站
-sources, named authors, and three real Chinese pages of ``corpus/real_zh``.
+sources, named authors, and four real Chinese pages of ``corpus/real_zh`` (one whose
+headline ends in a rare word the body never uses, which its meta keywords declare).
 
 The seed page (``tests/fixtures/seed_page``) is checked against its gold directly, as
 HTML and as the plain-text dump.
@@ -70,7 +71,7 @@ def test_fixture_set_is_complete() -> None:
     assert len(CASES) >= 11
     families = {case.split("_")[1] for case in CASES if case.startswith("farm_")}
     assert families == {"dede", "table", "wp"}
-    assert sum(case.startswith("real_zh_") for case in CASES) == 3
+    assert sum(case.startswith("real_zh_") for case in CASES) == 4
     multi = [case for case in CASES if len(_json(PAGES / case / "meta.json")["pages"]) > 1]
     assert len(multi) >= 2
 

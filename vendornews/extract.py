@@ -133,6 +133,7 @@ def extract_article(
         hints,
         body_text,
         visible=first.above_body,
+        declared=[page.meta.get("keywords", ""), page.meta.get("description", "")],
     )
     removed: list[Removal] = [r for c in cleaned for r in c.removed]
     if choice.opening_line is not None:

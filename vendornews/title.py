@@ -105,13 +105,18 @@ def _is_glued_word(word: str, body_key: str) -> bool:
     )
 
 
-def _strip_glued_keyword(text: str, body: str) -> str:
+def _strip_glued_keyword(text: str, body: str, declared: Sequence[str] = ()) -> str:
     """Drop trailing rare words the body never uses, glued to a word it does (``…展开半边莲``).
 
     Strict on purpose: the word before the cut must be a body word of two or more
     characters, so a headline ending ``…新局面`` (``新`` + ``局面``) is left alone, and the
-    cut words must be rare in jieba's dictionary (common words end real headlines).
+    cut words must be rare in jieba's dictionary (common words end real headlines). A title
+    that the page's own ``declared`` texts (meta keywords, description) repeat whole, ending
+    included, is the headline as the site means it (``…民间资本路在何方``): left alone.
     """
+    title_key = key(text)
+    if any(title_key in key(d) for d in declared):
+        return text
     body_key = key(body)
     # Only the end of the title is segmented: that is where keywords are glued, and jieba's
     # cost grows faster than linearly on long runs it cannot split.
@@ -137,12 +142,14 @@ def choose_title(
     hints: Sequence[str],
     body: str,
     visible: str | None = None,
+    declared: Sequence[str] = (),
 ) -> TitleChoice:
     """Pick and repair the headline.
 
     ``opening`` are the body's first lines; ``visible`` is a headline-like line above the
     body, used when the page has no ``<h1>`` and ``<title>`` agrees with it (or is itself
-    no headline: a breadcrumb, a domain).
+    no headline: a breadcrumb, a domain); ``declared`` are the page's meta keywords and
+    description (see :func:`_strip_glued_keyword`).
     """
     plain_title = _strip_site(title_tag, site, sections) if title_tag else ""
     reference = og_title or plain_title
@@ -193,7 +200,7 @@ def choose_title(
         cleaned = richer
     if first_match(cleaned, ("spam",)):
         return TitleChoice(None, "title.spam")
-    repaired = _strip_glued_keyword(cleaned, body)
+    repaired = _strip_glued_keyword(cleaned, body, declared)
     if repaired != cleaned:
         return TitleChoice(repaired, "title.glued-keyword")
     return TitleChoice(cleaned, "title.h1" if candidates else "title.title-tag")
