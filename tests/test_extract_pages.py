@@ -14,7 +14,8 @@ unsure and left it null) and any value checked against the annotation note inste
 
 The folders: one page per template family (dede, table, wp) and encoding (GBK, GB2312
 declared with GBK-only characters, UTF-8, UTF-8 with BOM), two multi-page articles, 本站
-sources, named authors, and four real Chinese pages of ``corpus/real_zh`` (one whose
+sources, named authors, a headline ending in a phrase jieba's dictionary lacks (…作贡献),
+and four real Chinese pages of ``corpus/real_zh`` (one whose
 headline ends in a rare word the body never uses, which its meta keywords declare).
 
 The seed page (``tests/fixtures/seed_page``) is checked against its gold directly, as

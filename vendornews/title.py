@@ -29,6 +29,10 @@ _SPLIT = re.compile(r"\s*(?:_|\||｜|–|--|\s-\s|—(?!—)|‹|›|«|»)\s*")
 _TRUNCATED = re.compile(r"(…|\.\.\.|。。。)$")
 GLUE_WINDOW = 40  # characters at the end of a title searched for glued-on keywords
 RARE_WORD = 100  # jieba dictionary count below which a word may be a glued-on keyword
+# Count from which a word is common: a rare word of three or more characters that is one
+# character on a common word (作 + 贡献) is a phrase the dictionary does not list, not a
+# glued-on term.
+COMMON_WORD = 1000
 _NOT_HEADLINE = re.compile(r"[>»›]|^[\w.-]+\.(com|cn|net|org|gov|edu)(\.cn)?$", re.I)
 _SENTENCE_END = re.compile(r"[。！？!?；;]$")
 
@@ -96,12 +100,14 @@ def _strip_tags(text: str, sections: set[str]) -> str:
 
 
 def _is_glued_word(word: str, body_key: str) -> bool:
-    """A rare Chinese word (an SEO keyword, say) that the body never uses."""
+    """A rare Chinese word (an SEO keyword, say) that the body never uses, and not a
+    common word behind one character (``作贡献``)."""
     return (
         len(word) >= 2
         and all("\u4e00" <= ch <= "\u9fff" for ch in word)
         and key(word) not in body_key
         and word_frequency(word) < RARE_WORD
+        and (len(word) < 3 or word_frequency(word[1:]) < COMMON_WORD)
     )
 
 
