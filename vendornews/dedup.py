@@ -35,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -83,12 +84,20 @@ def shingles(body: str, size: int = SHINGLE) -> set[str]:
     return {text[i : i + size] for i in range(len(text) - size + 1)}
 
 
+@cache
+def _permutations(num_perm: int) -> Any:
+    """The permutation parameters every signature shares (MinHash draws them anew for
+    each instance otherwise)."""
+    return MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME).permutations
+
+
 def signature(body: str, num_perm: int = DEFAULT_NUM_PERM) -> MinHash | None:
     """MinHash of the body's shingles; ``None`` for a body without any."""
     grams = shingles(body)
     if not grams:
         return None
-    minhash = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME)
+    minhash = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME,
+                      permutations=_permutations(num_perm))
     minhash.update_batch([gram.encode("utf-8") for gram in sorted(grams)])
     return minhash
 
@@ -100,15 +109,27 @@ def member_id(url: str, content_hash: str | None) -> str:
     return hashlib.sha1(url.encode("utf-8")).hexdigest()
 
 
-def _to_blob(minhash: MinHash) -> bytes:
-    return np.asarray(minhash.hashvalues).astype(_HASH_DTYPE).tobytes()
+def _compact(minhash: MinHash) -> np.ndarray:
+    """The signature's hash values as stored and kept in memory (uint32: 4 bytes each)."""
+    return np.asarray(minhash.hashvalues).astype(_HASH_DTYPE)
 
 
-def _from_blob(blob: bytes, num_perm: int) -> MinHash:
+def _from_blob(blob: bytes, num_perm: int) -> np.ndarray:
     values = np.frombuffer(blob, dtype=_HASH_DTYPE)
     if len(values) != num_perm:
         raise ValueError(f"stored signature has {len(values)} values, expected {num_perm}")
-    return MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME, hashvalues=values)
+    return values
+
+
+def _band_key(band: bytes) -> bytes:
+    """What the LSH keeps of a band: 8 bytes instead of its hash values (a collision only
+    adds a candidate, which the Jaccard check then turns down)."""
+    return hashlib.blake2b(band, digest_size=8).digest()
+
+
+def _jaccard(one: np.ndarray, other: np.ndarray) -> float:
+    """MinHash's Jaccard estimate: the share of equal hash values."""
+    return float(np.count_nonzero(one == other)) / len(one)
 
 
 class DupIndex:
@@ -136,8 +157,9 @@ class DupIndex:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._check_meta()
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self._signatures: dict[str, MinHash] = {}
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, hashfunc=_band_key)
+        # Hash values only (512 bytes for 128 permutations), not MinHash objects.
+        self._signatures: dict[str, np.ndarray] = {}
         self._groups: dict[str, str] = {}
         self._order: dict[str, int] = {}  # member -> arrival number (ties go to the earliest)
         self._load()
@@ -174,9 +196,9 @@ class DupIndex:
                 self._groups[member] = group_id
                 self._order[member] = len(self._order)
                 if blob is not None:
-                    minhash = _from_blob(blob, self.num_perm)
-                    self._signatures[member] = minhash
-                    session.insert(member, minhash, check_duplication=False)
+                    values = _from_blob(blob, self.num_perm)
+                    self._signatures[member] = values
+                    session.insert(member, self._as_minhash(values), check_duplication=False)
 
     def __len__(self) -> int:
         """Number of distinct article versions (content hashes) known."""
@@ -193,12 +215,14 @@ class DupIndex:
         if known is not None:
             return known
         minhash = signature(body, self.num_perm)
+        values = None if minhash is None else _compact(minhash)
         group_id = member
-        if minhash is not None:
+        if minhash is not None and values is not None:
             # The most similar earlier member wins; among equals the earliest one, so the
             # answer does not depend on the LSH's (hash-seeded) query order.
             scored = [
-                (minhash.jaccard(self._signatures[candidate]), -self._order[candidate], candidate)
+                (_jaccard(values, self._signatures[candidate]), -self._order[candidate],
+                 candidate)
                 for candidate in self._lsh.query(minhash)
             ]
             matches = [item for item in scored if item[0] >= self.threshold]
@@ -211,16 +235,20 @@ class DupIndex:
                 member,
                 group_id,
                 url,
-                None if minhash is None else _to_blob(minhash),
+                None if values is None else values.tobytes(),
                 datetime.now(UTC).isoformat(timespec="seconds"),
             ),
         )
         self._groups[member] = group_id
         self._order[member] = len(self._order)
-        if minhash is not None:
-            self._signatures[member] = minhash
+        if minhash is not None and values is not None:
+            self._signatures[member] = values
             self._lsh.insert(member, minhash, check_duplication=False)
         return group_id
+
+    def _as_minhash(self, values: np.ndarray) -> MinHash:
+        return MinHash(num_perm=self.num_perm, seed=SEED, scheme=SCHEME, hashvalues=values,
+                       permutations=_permutations(self.num_perm))
 
     def close(self) -> None:
         self._db.close()
