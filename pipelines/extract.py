@@ -23,8 +23,7 @@ from urllib.parse import urlsplit
 from scrapy.crawler import Crawler
 
 from pipelines.accounting import Dropped
-from vendornews import FetchedPage, NotArticle, extract_article
-from vendornews.keywords import top_keywords
+from vendornews import FetchedPage, NotArticle, extract_article, keywords
 from vendornews.template import TemplateBook
 
 logger = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ def _start_worker(crawl: int) -> None:
     global _WORKER
     threading.Thread(target=_exit_with_parent, args=(crawl,), daemon=True).start()
     _WORKER = SiteExtractor()
-    top_keywords("预热", "加载词典")  # jieba's tables load here, not on the first article
+    keywords.load()  # jieba's tables load here, not on the first article
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -123,7 +122,7 @@ class ExtractPipeline:
         under a short DOWNLOAD_TIMEOUT.
         """
         if self.workers == 0:
-            top_keywords("预热", "加载词典")
+            keywords.load()
         self.pools = [self._new_pool() for _ in range(self.workers)]
         for started in [pool.submit(_worker_ready) for pool in self.pools]:
             started.result()

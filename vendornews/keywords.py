@@ -48,6 +48,12 @@ def _tokenizer() -> Any:
     return jieba.dt
 
 
+def load() -> None:
+    """Load what extraction needs of jieba (dictionary, IDF table) and jieba-rs now, once
+    per process, instead of at the first article: a crawl or worker pool calls this first."""
+    _tfidf()
+
+
 # Segmentation is the cost of TF-IDF and grows with the text; an article's topic words are
 # in its opening, so only this many characters of the body are read.
 KEYWORD_TEXT = 2000

@@ -395,13 +395,10 @@ _Task = tuple[str, str, list[tuple[int, list[tuple[str, int]], str, list[str]]]]
 
 
 def _init_worker() -> None:
-    """Load jieba's dictionary once per worker process."""
-    import logging
+    """Load jieba's tables once per worker process."""
+    from vendornews import keywords
 
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
+    keywords.load()
 
 
 def _clean_task(task: _Task) -> list[tuple[int, dict[str, Any] | str]]:
