@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from terminal import run_on_terminal
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = FIXTURES / "seed_page"
@@ -244,34 +245,10 @@ def test_unknown_option() -> None:
 
 def test_extract_shows_progress_on_a_terminal_only() -> None:
     """Many files: a progress bar on a terminal's stderr; nothing on stderr in a pipe."""
-    import fcntl
-    import os
-    import pty
-    import struct
-    import termios
-
     files = [str(SEED_HTML), str(SEED_DUMP)]
     piped = run("extract", *files)
     assert piped.returncode == 0 and piped.stderr == ""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "vendornews.cli", "extract", *files],
-            stdout=subprocess.PIPE, stderr=follower, timeout=120, check=False,
-        )
-        os.close(follower)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(leader)
+    done, shown = run_on_terminal([sys.executable, "-m", "vendornews.cli", "extract", *files])
     assert done.returncode == 0
     assert len(done.stdout.splitlines()) == 2
     assert b"2/2" in shown and b"page" in shown

@@ -8,16 +8,11 @@ with its role, and cleaning it must give the crawl's records exactly.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import gzip
 import io
 import json
-import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -27,6 +22,7 @@ from typing import Any
 
 import pytest
 from sitefarm import DEMO, ROOT, serve_demo
+from terminal import run_on_terminal
 from test_incremental import Run, run_crawl
 from warcio.archiveiterator import ArchiveIterator
 from warcio.warcwriter import WARCWriter
@@ -212,25 +208,8 @@ def test_progress_bar_on_a_terminal_only(archived: Archived) -> None:
                            text=True, timeout=120)
     assert piped.returncode == 0, piped.stderr
     assert "article" not in piped.stderr
-    leader, follower = pty.openpty()
-    # a terminal of 24 x 100 (a fresh pty has no size: tqdm would draw a bar 0 wide)
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    try:
-        done = subprocess.run([sys.executable, "-c", _PROGRESS, str(archived.warc),
-                               str(archived.tmp / "p2.jsonl")], cwd=ROOT, stderr=follower,
-                              stdout=subprocess.DEVNULL, timeout=120)
-        os.close(follower)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(leader)
+    done, shown = run_on_terminal([sys.executable, "-c", _PROGRESS, str(archived.warc),
+                                   str(archived.tmp / "p2.jsonl")], cwd=ROOT)
     assert done.returncode == 0
     total = len(archived.run.records)
     assert b"clean: 100%" in shown and f"{total}/{total}".encode() in shown

@@ -174,6 +174,10 @@ class CrawlState(Protocol):
     def seen(self, url: str) -> str | None:
         """Content hash of the last exported version of ``url``; "" for a fetched
         non-article; None when never seen."""
+        found = self.lookup(url)
+        if found is None:
+            return None
+        return found.content_hash or ""
 
     def record(self, url: str, content_hash: str, site: str, run_id: str, change: Change,
                *, when: str | None = None, aliases: Sequence[str] = (),
@@ -258,7 +262,7 @@ def _seen(row: Sequence[Any]) -> SeenArticle:
                        signature=row[7] or "")
 
 
-class SqliteCrawlState:
+class SqliteCrawlState(CrawlState):
     """:class:`CrawlState` in an SQLite file (``":memory:"`` keeps nothing).
 
     Every write commits at once: a killed process loses nothing it was told.
@@ -310,12 +314,6 @@ class SqliteCrawlState:
             if alias:
                 found = self._row(alias[0])
         return found
-
-    def seen(self, url: str) -> str | None:
-        found = self.lookup(url)
-        if found is None:
-            return None
-        return found.content_hash or ""
 
     def record(self, url: str, content_hash: str, site: str, run_id: str, change: Change,
                *, when: str | None = None, aliases: Sequence[str] = (),

@@ -7,8 +7,8 @@ in this crawl and the next ones. Keys (``PREFIX`` as for the frontier, default
 ``vendor_news``; ``vendornews frontier reset`` leaves them alone)::
 
     PREFIX:state:url:<canonical url>  hash  url site content_hash first_seen last_changed
-                                            last_checked run_id (no content_hash: not an
-                                            article)
+                                            last_checked run_id signature (no content_hash:
+                                            not an article)
     PREFIX:state:aliases              hash  canonical URL -> canonical URL it redirects to
     PREFIX:state:runs                 hash  run id -> RunInfo as JSON
     PREFIX:state:run_order            zset  run ids, scored by start time
@@ -33,6 +33,7 @@ from vendornews.frontier import DEFAULT_PREFIX
 from vendornews.state import (
     RUNNING,
     Change,
+    CrawlState,
     RunInfo,
     SeenArticle,
     SiteRun,
@@ -43,21 +44,22 @@ from vendornews.urls import canonical_url
 _COUNTS = ("pages", "new", "changed", "unchanged", "not_articles")
 
 # KEYS: url hash, site-runs hash, aliases hash
-# ARGV: url, site, content_hash, run_id, when, counter, then alias key / target pairs
+# ARGV: url, site, content_hash, run_id, when, counter, signature, then alias key / target pairs
 _RECORD = """
 local current = redis.call('HMGET', KEYS[1], 'content_hash', 'run_id', 'last_changed')
 if current[1] == ARGV[3] and current[2] == ARGV[4] then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'url', ARGV[1], 'site', ARGV[2], 'content_hash', ARGV[3],
              'first_seen', ARGV[5], 'last_changed', ARGV[5], 'last_checked', ARGV[5],
-             'run_id', ARGV[4])
+             'run_id', ARGV[4], 'signature', ARGV[7])
 else
   local changed = ARGV[5]
   if current[1] == ARGV[3] then changed = current[3] end
   redis.call('HSET', KEYS[1], 'url', ARGV[1], 'site', ARGV[2], 'content_hash', ARGV[3],
-             'last_changed', changed, 'last_checked', ARGV[5], 'run_id', ARGV[4])
+             'last_changed', changed, 'last_checked', ARGV[5], 'run_id', ARGV[4],
+             'signature', ARGV[7])
 end
-for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
 redis.call('HINCRBY', KEYS[2], ARGV[2] .. '\\t' .. ARGV[6], 1)
 return 1
 """
@@ -86,7 +88,7 @@ def _score(started: str) -> float:
         return 0.0
 
 
-class RedisCrawlState:
+class RedisCrawlState(CrawlState):
     """:class:`~vendornews.state.CrawlState` in Redis (see the module docs)."""
 
     def __init__(self, client: redis.Redis, prefix: str = DEFAULT_PREFIX) -> None:
@@ -150,14 +152,9 @@ class RedisCrawlState:
                 found = self._row(target)
         return found
 
-    def seen(self, url: str) -> str | None:
-        found = self.lookup(url)
-        if found is None:
-            return None
-        return found.content_hash or ""
-
     def record(self, url: str, content_hash: str, site: str, run_id: str, change: Change,
-               *, when: str | None = None, aliases: Sequence[str] = ()) -> bool:
+               *, when: str | None = None, aliases: Sequence[str] = (),
+               signature: str | None = None) -> bool:
         key = canonical_url(url)
         counter = "changed" if change == "changed" else (
             "unchanged" if change == "unchanged" else "new")
@@ -168,7 +165,7 @@ class RedisCrawlState:
                 pairs += [alias_key, key]
         done = self._record(keys=[self._url_key(key), self._site_runs(run_id), self._aliases],
                             args=[url, site, content_hash, run_id, when or now_iso(), counter,
-                                  *pairs])
+                                  signature or "", *pairs])
         return bool(done)
 
     def mark_checked(self, url: str, site: str, run_id: str, *, when: str | None = None) -> None:
