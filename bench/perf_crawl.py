@@ -16,9 +16,16 @@ alternation, timed runs of:
   with the responses.
 
 All run from the checkout with the project's settings (so the same concurrency, robots
-handling, retries and reactor) and ``-s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0``; the
-dedup state (``VENDORNEWS_STATE``) is a fresh file in a temporary folder for every run, never
-the checkout's ``output/state.sqlite``.
+handling, retries, raw archive and reactor) and ``-s AUTOTHROTTLE_ENABLED=0 -s
+DOWNLOAD_DELAY=0``; the dedup state (``VENDORNEWS_STATE``) is a fresh file in a temporary
+folder for every run, never the checkout's ``output/state.sqlite``, and so are the feeds and
+the WARC archive (``-a output_dir``, the bare spider's too).
+
+Concurrency: each site is its own download slot of ``CONCURRENT_REQUESTS_PER_DOMAIN``
+requests (``spiders/downloader.py``; the farm serves every site on 127.0.0.1, each on its
+port). With 200 ms per response the busiest site therefore bounds every run: the report
+gives that ceiling beside the table. Each row also gives the spread of responses/s over the
+repetitions.
 The rate is Scrapy's own ``downloader/response_count / elapsed_time_seconds`` (engine open
 to close, process start-up excluded: ``bench.perf_startup`` measures that); the wall time
 of the whole command is shown beside it, and its CPU time (user + system, start-up
@@ -61,9 +68,11 @@ class BareSpider(scrapy.Spider):
     name = "bare_fetch"
     custom_settings = {"ITEM_PIPELINES": {}, "FEEDS": {}}
 
-    def __init__(self, urls_file: str = "", **kwargs: Any) -> None:
+    def __init__(self, urls_file: str = "", output_dir: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.urls = Path(urls_file).read_text(encoding="utf-8").split()
+        # The project's feeds and raw archive write under %(output_dir)s, as vendor_news'.
+        self.output_dir = output_dir
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.urls:
@@ -142,7 +151,7 @@ def vendor_args(start_urls: Sequence[str], workdir: Path, label: str,
 
 def bare_args(urls_file: Path, workdir: Path, label: str) -> list[str]:
     return ["runspider", str(Path(__file__).resolve()), "-a", f"urls_file={urls_file}",
-            "-O", str(workdir / f"{label}.jsonl")]
+            "-a", f"output_dir={workdir}", "-O", str(workdir / f"{label}.jsonl")]
 
 
 VARIANTS = ("vendor_news", "vendor_news, no pipelines", "bare spider")
@@ -202,8 +211,27 @@ def concurrency() -> str:
     from spiders import settings
 
     return (f"CONCURRENT_REQUESTS={settings.CONCURRENT_REQUESTS}, "
-            f"CONCURRENT_REQUESTS_PER_DOMAIN={settings.CONCURRENT_REQUESTS_PER_DOMAIN}, "
+            f"CONCURRENT_REQUESTS_PER_DOMAIN={settings.CONCURRENT_REQUESTS_PER_DOMAIN} "
+            f"(one download slot per site: DOWNLOADER={settings.DOWNLOADER}), "
             "AUTOTHROTTLE_ENABLED=0, DOWNLOAD_DELAY=0")
+
+
+def site_floor(paths: Sequence[SitePath], latency: float) -> str:
+    """The busiest site, its URLs, and the least time any crawl of them takes when each
+    response takes ``latency`` seconds and a site gets ``CONCURRENT_REQUESTS_PER_DOMAIN``
+    requests at a time (robots.txt and retries left out): the site-bound ceiling of the
+    responses/s of every run, the bare spider's too."""
+    from spiders import settings
+
+    by_site: dict[str, int] = {}
+    for site, _ in paths:
+        by_site[site] = by_site.get(site, 0) + 1
+    site, count = max(by_site.items(), key=lambda kv: kv[1], default=("", 0))
+    per_site = settings.CONCURRENT_REQUESTS_PER_DOMAIN
+    least = -(-count // per_site) * latency
+    return (f"Busiest site: {site}, {count} of the {len(paths)} URLs: at most "
+            f"{len(paths) / least:.1f} responses/s for any crawl of these URLs (that site "
+            f"alone takes {least:.1f} s at {per_site} requests at a time).")
 
 
 def report(runs: dict[str, list[CrawlRun]]) -> str:
@@ -217,9 +245,10 @@ def report(runs: dict[str, list[CrawlRun]]) -> str:
                      f"{median_of([r.elapsed for r in done]):.2f}",
                      f"{median_of([r.wall for r in done]):.2f}",
                      f"{median_of([r.cpu for r in done]):.2f}", f"{rate:.1f}",
-                     f"{rate / bare_rate:.2f}x"])
+                     f"{rate / bare_rate:.2f}x",
+                     f"{min(r.rate for r in done):.1f}-{max(r.rate for r in done):.1f}"])
     return table(["run", "responses", "items", "crawl s", "command wall s", "command CPU s",
-                  "responses/s", "vs bare spider"], rows)
+                  "responses/s", "vs bare spider", "responses/s min-max"], rows)
 
 
 def share_of_bare(runs: dict[str, list[CrawlRun]]) -> float:
@@ -268,7 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"turn).\n")
         for server in servers:
             runs = measure(server, args.shared, paths, workdir, args.repeat)
-            print(f"Server: {SERVERS[server]}\n\n{report(runs)}\n")
+            floor = f" {site_floor(paths, LATENCY[server])}" if LATENCY[server] else ""
+            print(f"Server: {SERVERS[server]}.{floor}\n\n{report(runs)}\n")
             share = share_of_bare(runs)
             targets.append([f"vendor_news responses/s vs bare spider ({server} server)",
                             f">= {TARGET_SHARE:.2f}x", f"{share:.2f}x",

@@ -62,8 +62,14 @@ FEED_EXPORT_ENCODING = "utf-8"
 # Politeness: small vendor hosts on shared hosting fall over under parallel crawling.
 # Total parallel requests over all sites.
 CONCURRENT_REQUESTS = 16
-# Parallel requests per site (Scrapy's download slot is the host name).
+# Parallel requests per site: per download slot, one slot per site (see DOWNLOADER).
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# Scrapy's downloader with two fixes to the per-site limit above (spiders/downloader.py): one
+# download slot per site (host without www., and a non-default port; Scrapy's is the host
+# name alone, so sites on several ports of one host shared 2 requests), and the limit holds
+# without a download delay (Scrapy 2.19 on the asyncio reactor started every request queued
+# in a slot at once: with DOWNLOAD_DELAY=0 a slot of 2 ran up to 16 downloads in bursts).
+DOWNLOADER = "spiders.downloader.SiteDownloader"
 # Base delay between requests to one site, randomised 0.5x-1.5x; AutoThrottle adjusts from here.
 DOWNLOAD_DELAY = 0.5
 # Adapt the delay to the site's response times instead of a fixed rate.
