@@ -22,8 +22,8 @@ row is the process after imports and jieba's dictionary load, the baseline of th
 2 cores) measures ``scrapy crawl vendor_news`` instead: a generated site of N article
 pages (variants of the farm site ``jxjcj``'s articles, listed in a sitemap index named by
 robots.txt) is served from a thread of this process, and the crawl's RSS and peak RSS
-(``/proc/PID/status`` VmRSS, VmHWM) are sampled each time another ``--every`` articles
-have been served.
+(``/proc/PID/status`` VmRSS, VmHWM, summed over the crawl process and its extraction
+workers) are sampled each time another ``--every`` articles have been served.
 """
 
 from __future__ import annotations
@@ -267,6 +267,24 @@ def _proc_status_mb(pid: int) -> tuple[float, float]:
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 
+def _tree_mb(pid: int) -> tuple[float, float]:
+    """VmRSS and VmHWM summed over a process and its descendants (the crawl's extraction
+    workers), in MB; a process that ends meanwhile counts for nothing."""
+    rss, peak = _proc_status_mb(pid)
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = [int(child) for child in children.read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                kid_rss, kid_peak = _tree_mb(kid)
+            except OSError:
+                continue
+            rss, peak = rss + kid_rss, peak + kid_peak
+    return rss, peak
+
+
 def crawl_memory(shared: Path, count: int, every: int) -> tuple[list[Sample], dict[str, float]]:
     """Crawl a generated site of ``count`` articles; RSS each ``every`` articles served.
 
@@ -311,7 +329,7 @@ def _sample_crawl(crawl: subprocess.Popen[bytes], site: GeneratedSite, every: in
         served = site.articles_served
         if served >= next_mark:
             try:
-                rss, peak = _proc_status_mb(crawl.pid)
+                rss, peak = _tree_mb(crawl.pid)
             except OSError:
                 break
             samples.append(Sample(served, rss, peak, time.perf_counter() - start, 0))

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from faulty_components import CSV_FAILS_ON
-from sitefarm import DEMO, ROOT, parse_stats
+from sitefarm import DEMO, ROOT, parse_stats, serving
 
 from spiders import settings as project_settings
 from vendornews import load
@@ -43,12 +44,12 @@ def _paths(urls: Any, origin: str) -> list[str]:
     return sorted(url.removeprefix(origin) for url in urls)
 
 
-def _crawl(demo_server: Any, tmp: Path, run: str, *extra: str) -> Run:
+def _crawl(demo: Any, tmp: Path, run: str, *extra: str) -> Run:
     out = tmp / run
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     done = subprocess.run(
         [sys.executable, "-m", "scrapy", "crawl", "vendor_news",
-         "-a", f"start_urls={','.join(demo_server.sites().values())}", "-a", f"output_dir={out}",
+         "-a", f"start_urls={','.join(demo.sites().values())}", "-a", f"output_dir={out}",
          "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0",
          "-s", f"VENDORNEWS_STATE={tmp / 'state.sqlite'}", *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
@@ -56,32 +57,39 @@ def _crawl(demo_server: Any, tmp: Path, run: str, *extra: str) -> Run:
 
 
 @pytest.fixture(scope="module")
-def runs(demo_server: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run]:
+def demo() -> Iterator[Any]:
+    """A demo server of its own: the shared one's one-time 503s belong to test_crawl."""
+    with serving(DEMO) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def runs(demo: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run]:
     tmp = tmp_path_factory.mktemp("accounting")
     pipelines = {**project_settings.ITEM_PIPELINES, "faulty_components.RaisingPipeline": 450}
     exporters = {**project_settings.FEED_EXPORTERS, "csv": "faulty_components.CsvFailingOnOne"}
-    faulty = _crawl(demo_server, tmp, "faulty", "-s", f"ITEM_PIPELINES={json.dumps(pipelines)}",
+    faulty = _crawl(demo, tmp, "faulty", "-s", f"ITEM_PIPELINES={json.dumps(pipelines)}",
                     "-s", f"FEED_EXPORTERS={json.dumps(exporters)}", "-s", f"FAULTY_ARTICLE={LOST}")
-    again = _crawl(demo_server, tmp, "again")
+    again = _crawl(demo, tmp, "again")
     return faulty, again
 
 
 def test_a_failing_step_loses_only_its_own_article(runs: tuple[Run, Run],
-                                                   demo_server: Any) -> None:
+                                                   demo: Any) -> None:
     faulty, _ = runs
     assert faulty.returncode == 0, faulty.log[-3000:]
     (journal,) = faulty.out.glob("news-*.jsonl")
     records = load(journal)
-    assert _paths(records["url"], demo_server.origin) == sorted(set(EXPECTED) - {LOST})
+    assert _paths(records["url"], demo.origin) == sorted(set(EXPECTED) - {LOST})
 
 
 def test_a_failing_exporter_misses_only_that_record_in_that_feed(runs: tuple[Run, Run],
-                                                                 demo_server: Any) -> None:
+                                                                 demo: Any) -> None:
     faulty, _ = runs
     (csv_file,) = faulty.out.glob("news-*.csv")
     (parquet,) = faulty.out.glob("news-*.parquet")
-    in_csv = _paths(pd.read_csv(csv_file, encoding="utf-8-sig")["url"], demo_server.origin)
-    in_parquet = _paths(pd.read_parquet(parquet)["url"], demo_server.origin)
+    in_csv = _paths(pd.read_csv(csv_file, encoding="utf-8-sig")["url"], demo.origin)
+    in_parquet = _paths(pd.read_parquet(parquet)["url"], demo.origin)
     assert in_parquet == sorted(set(EXPECTED) - {LOST})
     assert in_csv == sorted(set(EXPECTED) - {LOST, CSV_FAILS_ON})
 
@@ -105,9 +113,9 @@ def test_closing_stats_say_where_every_article_went(runs: tuple[Run, Run]) -> No
             "1 lost to errors (RuntimeError 1)") in runs[0].log
 
 
-def test_the_next_run_exports_the_lost_article(runs: tuple[Run, Run], demo_server: Any) -> None:
+def test_the_next_run_exports_the_lost_article(runs: tuple[Run, Run], demo: Any) -> None:
     _, again = runs
     assert again.returncode == 0, again.log[-3000:]
     (journal,) = again.out.glob("news-*.jsonl")
-    assert _paths(load(journal)["url"], demo_server.origin) == [LOST]
+    assert _paths(load(journal)["url"], demo.origin) == [LOST]
     assert again.stats["vendornews/items/error"] == 0
