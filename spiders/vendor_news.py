@@ -39,7 +39,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -72,7 +71,7 @@ from vendornews.discover import (
     sitemaps_from_robots,
 )
 from vendornews.record import FetchedPage
-from vendornews.urls import clean_url, has_session_id, list_key, section_key
+from vendornews.urls import clean_url, has_session_id, list_key, read_sites_file, section_key
 
 # A multi-page article longer than this is cut (pages beyond are not fetched).
 MAX_ARTICLE_PAGES = 50
@@ -80,16 +79,6 @@ MAX_ARTICLE_PAGES = 50
 MAX_ANCHORS = 5
 # Request priorities: finish articles in progress first, then articles, then list pages.
 _PRIORITY = {"continuation": 20, "article": 10, "list": 0, "meta": 30}
-
-
-def read_sites_file(path: str | Path) -> list[str]:
-    """Start URLs of a sites file: one per line, ``#`` comments and blank lines ignored."""
-    urls = []
-    for line in Path(path).read_text(encoding="utf-8-sig").splitlines():
-        line = line.split(" #", 1)[0].strip()
-        if line and not line.startswith("#"):
-            urls.append(line)
-    return urls
 
 
 def _normalize_start(url: str) -> str:

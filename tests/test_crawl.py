@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 import pytest
 from sitefarm import DEMO, ROOT, serving
 
-from spiders.vendor_news import VendorNewsSpider, read_sites_file
+from spiders.vendor_news import VendorNewsSpider
 from vendornews.export import CSV_COLUMNS
+from vendornews.urls import read_sites_file
 
 EXPECTED = {line.strip() for line in (DEMO / "expected_urls.txt").read_text("utf-8").splitlines()
             if line.strip() and not line.startswith("#")}

@@ -45,6 +45,8 @@ from typing import Any
 import redis
 from w3lib.url import canonicalize_url
 
+from vendornews.urls import read_sites_file
+
 DEFAULT_PREFIX = "vendor_news"
 # Seconds a worker's heartbeat lives: a worker silent for longer is taken for dead and its
 # unfinished work is handed to the others.
@@ -166,16 +168,6 @@ def normalize_start(url: str) -> str:
     """A start URL as the spider takes it: ``http://`` added when there is no scheme."""
     url = url.strip()
     return url if "://" in url else "http://" + url
-
-
-def read_urls_file(path: str | Path) -> list[str]:
-    """URLs of a sites file: one per line, ``#`` comments and blank lines ignored."""
-    urls = []
-    for line in Path(path).read_text(encoding="utf-8-sig").splitlines():
-        line = line.split(" #", 1)[0].strip()
-        if line and not line.startswith("#"):
-            urls.append(line)
-    return urls
 
 
 def article_key(url: str) -> str:
@@ -390,7 +382,7 @@ def _cmd_enqueue(args: argparse.Namespace) -> int:
     for path in args.file or ():
         if not Path(path).is_file():
             raise FrontierError(f"{path}: no such file")
-        urls += read_urls_file(path)
+        urls += read_sites_file(path)
     if not urls:
         raise FrontierError("no start URL: give URL... or --file PATH")
     frontier = _frontier(args)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -161,3 +162,13 @@ def list_key(url: str) -> str:
     host = (parts.hostname or "").lower()
     port = f":{parts.port}" if parts.port else ""
     return f"{host}{port}{parts.path}" + ("?" + "&".join(kept) if kept else "")
+
+
+def read_sites_file(path: str | Path) -> list[str]:
+    """Start URLs of a sites file: one per line, ``#`` comments and blank lines ignored."""
+    urls = []
+    for line in Path(path).read_text(encoding="utf-8-sig").splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            urls.append(line)
+    return urls
