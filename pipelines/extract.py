@@ -12,8 +12,6 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import threading
-import time
 import zlib
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,8 +21,7 @@ from urllib.parse import urlsplit
 from scrapy.crawler import Crawler
 
 from pipelines.accounting import Dropped
-from vendornews import FetchedPage, NotArticle, extract_article, keywords
-from vendornews.template import TemplateBook
+from vendornews import NotArticle, keywords, worker
 
 logger = logging.getLogger(__name__)
 
@@ -32,58 +29,6 @@ logger = logging.getLogger(__name__)
 def default_workers() -> int:
     """One worker per core beyond the one the reactor needs (at least 1, at most 4)."""
     return max(1, min(4, (os.cpu_count() or 1) - 1))
-
-
-class SiteExtractor:
-    """:func:`extract_article` with one learned template per site (host and port)."""
-
-    def __init__(self) -> None:
-        self.templates = TemplateBook()
-
-    def extract(self, item: dict[str, Any]) -> dict[str, Any] | NotArticle:
-        pages: list[FetchedPage] = item["pages"]
-        site = urlsplit(pages[0].url).netloc
-        result = extract_article(
-            pages,
-            crawled_at=item.get("crawled_at"),
-            hints=item.get("anchors", ()),
-            template=self.templates.for_site(site),
-        )
-        return result if isinstance(result, NotArticle) else result.to_dict()
-
-
-# In a worker process: its extractor, made by _start_worker.
-_WORKER: SiteExtractor | None = None
-
-
-def _start_worker(crawl: int) -> None:
-    """Initializer of a worker process; ``crawl`` is the pid of the crawl that started it."""
-    global _WORKER
-    threading.Thread(target=_exit_with_parent, args=(crawl,), daemon=True).start()
-    _WORKER = SiteExtractor()
-    keywords.load()  # jieba's tables load here, not on the first article
-
-
-def _exit_with_parent(parent: int) -> None:
-    """End this worker when the crawl dies (SIGKILL): a spawned worker holds both ends of
-    its task queue, so it would otherwise wait forever, holding its memory."""
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(0)
-
-
-def _worker_ready() -> bool:
-    return _WORKER is not None
-
-
-def _extract_in_worker(item: dict[str, Any]) -> dict[str, Any] | NotArticle:
-    assert _WORKER is not None, "worker started without _start_worker"
-    return _WORKER.extract(item)
-
-
-def _worker_item(item: dict[str, Any]) -> dict[str, Any]:
-    """What a worker needs of the spider's item (pages, crawl time, link texts)."""
-    return {key: item[key] for key in ("pages", "crawled_at", "anchors") if key in item}
 
 
 class ExtractPipeline:
@@ -104,7 +49,7 @@ class ExtractPipeline:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.local = SiteExtractor()
+        self.local = worker.SiteExtractor()
         self.pools: list[Executor] = []
 
     @classmethod
@@ -124,7 +69,7 @@ class ExtractPipeline:
         if self.workers == 0:
             keywords.load()
         self.pools = [self._new_pool() for _ in range(self.workers)]
-        for started in [pool.submit(_worker_ready) for pool in self.pools]:
+        for started in [pool.submit(worker.ready) for pool in self.pools]:
             started.result()
 
     def close_spider(self, spider: object = None) -> None:
@@ -136,18 +81,20 @@ class ExtractPipeline:
     def _new_pool() -> Executor:
         # spawn: a fork of a process running the reactor's threads could inherit held locks.
         return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(os.getpid(),))
+                                   initializer=worker.start, initargs=(os.getpid(),))
 
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        pages, crawled_at, hints = item["pages"], item.get("crawled_at"), item.get("anchors", ())
         if not self.pools:
-            result = self.local.extract(item)
+            extracted = self.local.extract(pages, crawled_at, hints)
+            result = extracted if isinstance(extracted, NotArticle) else extracted.to_dict()
         else:
             site = urlsplit(item["pages"][0].url).netloc
             slot = zlib.crc32(site.encode()) % len(self.pools)
             pool = self.pools[slot]
             try:
                 result = await asyncio.get_running_loop().run_in_executor(
-                    pool, _extract_in_worker, _worker_item(item))
+                    pool, worker.extract, pages, crawled_at, hints)
             except BrokenProcessPool:
                 logger.error("extraction worker died on %s", item["pages"][0].url)
                 if self.pools[slot] is pool:  # the first of its articles to notice

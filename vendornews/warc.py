@@ -394,27 +394,19 @@ class CleanSummary:
 _Task = tuple[str, str, list[tuple[int, list[tuple[str, int]], str, list[str]]]]
 
 
-def _init_worker() -> None:
-    """Load jieba's tables once per worker process."""
-    from vendornews import keywords
-
-    keywords.load()
-
-
 def _clean_task(task: _Task) -> list[tuple[int, dict[str, Any] | str]]:
-    """Extract one archive's articles of one site, in order, with one site template."""
-    from vendornews.extract import extract_article
+    """Extract one archive's articles of one site, in order, with that site's template
+    learned afresh (a worker's template book is reset per task)."""
+    from vendornews import worker
     from vendornews.record import NotArticle
-    from vendornews.template import TemplateBook
 
-    archive, host, items = task
-    templates = TemplateBook()
+    archive, _host, items = task
+    worker.start_task()
     out: list[tuple[int, dict[str, Any] | str]] = []
     for seq, refs, crawled_at, anchors in items:
         pages = [read_page(archive, offset) for _url, offset in refs]
-        result = extract_article(pages, crawled_at=crawled_at or None, hints=anchors,
-                                 template=templates.for_site(host))
-        out.append((seq, result.reason if isinstance(result, NotArticle) else result.to_dict()))
+        result = worker.extract(pages, crawled_at, anchors)
+        out.append((seq, result.reason if isinstance(result, NotArticle) else result))
     return out
 
 
@@ -437,6 +429,7 @@ def clean_archives(paths: Sequence[str | Path], out_path: str | Path,
     near-duplicate index fed in that order. ``workers`` processes (default: every core);
     a progress bar on a terminal (stderr), none in a pipe or with ``progress=False``.
     """
+    from vendornews import keywords, worker
     from vendornews.dedup import DEFAULT_THRESHOLD, DupIndex
 
     items = read_items(paths)
@@ -447,13 +440,14 @@ def clean_archives(paths: Sequence[str | Path], out_path: str | Path,
     bar = tqdm(total=len(items), unit="article", desc="clean", file=sys.stderr,
                disable=not (progress and sys.stderr.isatty()))
     try:
-        if workers == 1:
-            _init_worker()
+        if workers == 1:  # in this process
+            keywords.load()
             for task in tasks:
                 results.update(_clean_task(task))
                 bar.update(len(task[2]))
         else:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+            with ProcessPoolExecutor(max_workers=workers, initializer=worker.start,
+                                     initargs=(os.getpid(),)) as pool:
                 futures = {pool.submit(_clean_task, task): len(task[2]) for task in tasks}
                 for future in as_completed(futures):
                     results.update(future.result())
