@@ -14,7 +14,8 @@ unsure and left it null) and any value checked against the annotation note inste
 
 The folders: one page per template family (dede, table, wp) and encoding (GBK, GB2312
 declared with GBK-only characters, UTF-8, UTF-8 with BOM), two multi-page articles, 本站
-sources, named authors, a headline ending in a phrase jieba's dictionary lacks (…作贡献),
+sources, named authors, a headline ending in a phrase jieba's dictionary lacks (…作贡献), a
+related list whose dates sit on lines of their own,
 and four real Chinese pages of ``corpus/real_zh`` (one whose
 headline ends in a rare word the body never uses, which its meta keywords declare).
 
@@ -181,3 +182,10 @@ def test_seed_removed_lists_each_spam_anchor(form: str, seed_gold: dict[str, Any
 def test_seed_removed_records_the_repeated_headline(seed_gold: dict[str, Any]) -> None:
     record = _seed_record("html", seed_gold["url"])
     assert Removal("title.body-opening", seed_gold["title"]) in record.removed
+
+
+def test_a_related_lists_date_column_is_dropped_with_its_links() -> None:
+    record = _extract_case("farm_table_related_dates")
+    dates = [r.text for r in record.removed if r.rule == "structure.list-date"]
+    assert dates == ["2022-01-22", "2022-01-20", "2021-12-30", "2022-05-25"]
+    assert not any(line in dates for line in record.body.split("\n"))

@@ -2,7 +2,8 @@
 
 Rule order: spam first (an ad is an ad wherever it sits), then the byline (its fields are
 read elsewhere), data-file boilerplate, lines learned as site template, and last the
-structural test for short lines that are nothing but links (related lists, prev/next).
+structural test for short lines that are nothing but links (related lists, prev/next);
+a date-only line next to such a line goes with it (the list's date column).
 """
 
 from __future__ import annotations
@@ -22,10 +23,17 @@ from vendornews.title import key
 OUTSIDE = "structure.outside-main"
 LINK_LINE = "structure.link-line"
 READABILITY_DROP = "structure.readability-dropped"
+LIST_DATE = "structure.list-date"
 _LIST_ENTRY_END = re.compile(
     r"(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}-\d{1,2})\s*[)\]）】]?$"
 )
 _BULLETS = "·•●○■□◆◇▪▫-–—»>*"
+# A line that is nothing but a date (and time): a list's date column when it sits next to
+# the list's links.
+_DATE_ONLY = re.compile(
+    r"[\[(（【]?\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/]\d{1,2})"
+    r"(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*[)\]）】]?"
+)
 _BREADCRUMB = re.compile(
     r"^(当前位置|您的位置|你的位置|您现在的位置|所在位置|位置)\s*[:：]|\S\s*(>|»|›)\s*\S"
 )
@@ -104,6 +112,18 @@ def _decide(
     return None
 
 
+def _drop_list_dates(decisions: list[Decision]) -> list[Decision]:
+    """A kept date-only line next to a dropped line of links is that list's date column
+    (``·某某新闻`` / ``2022-01-22``, one line each when the date sits in its own cell)."""
+    out = list(decisions)
+    for index, decision in enumerate(decisions):
+        if decision.rule is None and _DATE_ONLY.fullmatch(decision.line.text.strip()):
+            neighbours = decisions[max(0, index - 1) : index] + decisions[index + 1 : index + 2]
+            if any(n.rule == LINK_LINE for n in neighbours):
+                out[index] = Decision(decision.line, decision.in_main, LIST_DATE)
+    return out
+
+
 def _headline_h1s(page: Page) -> set[object]:
     """The <h1> elements that carry the page's headline (the first one, and any that
     ``<title>`` repeats); other h1s are section headings of the article and stay."""
@@ -154,6 +174,7 @@ def clean_page(
             decisions.append(Decision(line, True, rule))
         else:
             decisions.append(Decision(line, False, OUTSIDE))
+    decisions = _drop_list_dates(decisions)
     kept = [d.line.text for d in decisions if d.rule is None]
     removed = [Removal(d.rule, d.line.text) for d in decisions if d.in_main and d.rule]
     first_kept = next((i for i, d in enumerate(decisions) if d.rule is None), len(decisions))
