@@ -1,7 +1,8 @@
 """vendornews.discover on saved pages: which links are articles, lists, pagination, page 2.
 
-Fixtures: pages of the dev farm (``tests/fixtures/discover/farm``, with every farm page's
-kind in ``kinds.json``) and the bundled demo sites (``demo/``).
+Fixtures: pages of the dev farm (``tests/fixtures/farm``, read through ``farmpages``; every
+farm page's kind in ``tests/fixtures/discover/kinds.json``) and the bundled demo sites
+(``demo/``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from farmpages import FARM, farm_bytes
 
 from vendornews.discover import (
     LinkContext,
@@ -30,10 +32,9 @@ from vendornews.discover import (
 )
 
 HERE = Path(__file__).parent
-FARM = HERE / "fixtures" / "discover" / "farm"
 DEMO = HERE.parent / "demo"
 ORIGIN = "http://127.0.0.1:8000"
-FARM_INFO = json.loads((FARM / "kinds.json").read_text("utf-8"))
+FARM_INFO = json.loads((HERE / "fixtures" / "discover" / "kinds.json").read_text("utf-8"))
 
 ART, LIST, PAGE, CONT, OTHER = (LinkKind.ARTICLE, LinkKind.LIST, LinkKind.PAGINATION,
                                 LinkKind.CONTINUATION, LinkKind.OTHER)
@@ -46,7 +47,8 @@ def url_of(file: str) -> str:
 
 def links(folder: Path, file: str, page_kind: LinkKind) -> dict[str, LinkKind]:
     """Path(+query) -> kind of every same-origin link on a saved page."""
-    found = extract_links((folder / file).read_bytes(), url_of(file), page_kind=page_kind)
+    body = farm_bytes(file) if folder == FARM else (folder / file).read_bytes()
+    found = extract_links(body, url_of(file), page_kind=page_kind)
     return {link.url.removeprefix(ORIGIN): link.kind for link in found
             if link.url.startswith(ORIGIN + "/")}
 
@@ -123,16 +125,16 @@ def test_dede_article_page_continuations_and_spam() -> None:
 
 
 def test_continuation_links_in_page_order() -> None:
-    page1 = (FARM / "jxjcj/a/gongsi/2474.html").read_bytes()
-    page2 = (FARM / "jxjcj/a/gongsi/2474_2.html").read_bytes()
+    page1 = farm_bytes("jxjcj/a/gongsi/2474.html")
+    page2 = farm_bytes("jxjcj/a/gongsi/2474_2.html")
     base = ORIGIN + "/jxjcj/a/gongsi/"
     assert continuation_links(page1, base + "2474.html") == [base + "2474_2.html",
                                                               base + "2474_3.html"]
     assert continuation_links(page2, base + "2474_2.html") == [base + "2474_3.html"]
-    last = (FARM / "ggzj/html/gongsi/2138_3.htm").read_bytes()
+    last = farm_bytes("ggzj/html/gongsi/2138_3.htm")
     assert continuation_links(last, ORIGIN + "/ggzj/html/gongsi/2138_3.htm") == [
         ORIGIN + "/ggzj/html/gongsi/2138_2.htm"]
-    table = (FARM / "apsww/html/hangye/2797.htm").read_bytes()
+    table = farm_bytes("apsww/html/hangye/2797.htm")
     assert continuation_links(table, ORIGIN + "/apsww/html/hangye/2797.htm") == [
         ORIGIN + "/apsww/html/hangye/2797_2.htm"]
 
@@ -146,10 +148,10 @@ def test_wordpress_article_page() -> None:
     for other in ("/qzjxw/tag/1/", "/qzjxw/author/30/", "/qzjxw/products/product-1/",
                   "/qzjxw/html/yiyuan/83419.html"):
         assert found[other] is OTHER
-    page = (FARM / "qzjxw/archives/2816/index.html").read_bytes()
+    page = farm_bytes("qzjxw/archives/2816/index.html")
     base = ORIGIN + "/qzjxw/archives/2816/"
     assert continuation_links(page, base) == [base + "2/", base + "3/"]
-    page2 = (FARM / "qzjxw/archives/2816/2/index.html").read_bytes()
+    page2 = farm_bytes("qzjxw/archives/2816/2/index.html")
     assert continuation_links(page2, base + "2/") == [base + "3/"]
 
 

