@@ -23,7 +23,9 @@ row is the process after imports and jieba's dictionary load, the baseline of th
 pages (variants of the farm site ``jxjcj``'s articles, listed in a sitemap index named by
 robots.txt) is served from a thread of this process, and the crawl's RSS and peak RSS
 (``/proc/PID/status`` VmRSS, VmHWM, summed over the crawl process and its extraction
-workers) are sampled each time another ``--every`` articles have been served.
+workers) are sampled each time another ``--every`` articles have been served. Then
+``vendornews clean`` re-extracts the crawl's WARC archive on every core, its processes' RSS
+sampled every 0.2 s.
 """
 
 from __future__ import annotations
@@ -285,10 +287,12 @@ def _tree_mb(pid: int) -> tuple[float, float]:
     return rss, peak
 
 
-def crawl_memory(shared: Path, count: int, every: int) -> tuple[list[Sample], dict[str, float]]:
+def crawl_memory(shared: Path, count: int,
+                 every: int) -> tuple[list[Sample], dict[str, float], CleanRun]:
     """Crawl a generated site of ``count`` articles; RSS each ``every`` articles served.
 
-    Also returns the numbers of the crawl's final stats.
+    Also returns the numbers of the crawl's final stats, and the memory of
+    ``vendornews clean`` over the archive the crawl wrote.
     """
     from bench.perf_common import crawl_env
     from bench.perf_crawl import fast_settings, parse_stats
@@ -318,7 +322,49 @@ def crawl_memory(shared: Path, count: int, every: int) -> tuple[list[Sample], di
         log = work / "crawl.log"
         stats = parse_stats(log.read_text(encoding="utf-8", errors="replace")) \
             if log.exists() else {}
-    return samples, stats
+        clean = clean_memory(sorted((work / "warc").glob("*.warc.gz")), work)
+    return samples, stats, clean
+
+
+@dataclass
+class CleanRun:
+    """``vendornews clean`` over the crawl's archive: RSS of its process tree over time."""
+
+    records: int
+    seconds: float
+    samples: list[tuple[float, float]]  # (seconds since start, RSS MB)
+
+
+def clean_memory(archives: Sequence[Path], work: Path) -> CleanRun:
+    """Run ``vendornews clean`` (every core) on ``archives``; sample its tree's RSS."""
+    out = work / "clean.jsonl"
+    argv = [PYTHON, "-m", "vendornews.cli", "clean", *map(str, archives), "-o", str(out),
+            "--quiet"]
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=Path(__file__).resolve().parents[1])
+    samples: list[tuple[float, float]] = []
+    while process.poll() is None:
+        try:
+            samples.append((time.perf_counter() - start, _tree_mb(process.pid)[0]))
+        except OSError:
+            break
+        time.sleep(0.2)
+    seconds = time.perf_counter() - start
+    records = sum(1 for _ in out.open(encoding="utf-8")) if out.exists() else 0
+    return CleanRun(records, seconds, samples)
+
+
+def clean_report(run: CleanRun) -> str:
+    if not run.samples:
+        return "(vendornews clean ended before its first sample)"
+    rows = []
+    for share in (0.1, 0.25, 0.5, 0.75, 0.9):
+        at = min(run.samples, key=lambda s: abs(s[0] - share * run.seconds))
+        rows.append([f"{share:.0%} ({at[0]:.0f} s)", f"{at[1]:.0f}"])
+    peak = max(rss for _, rss in run.samples)
+    return (f"`vendornews clean` of the crawl's archive: {run.records:,} records in "
+            f"{run.seconds:.0f} s, peak RSS {peak:.0f} MB (all its processes).\n\n"
+            + table(["time into the run", "RSS MB (all processes)"], rows))
 
 
 def _sample_crawl(crawl: subprocess.Popen[bytes], site: GeneratedSite, every: int,
@@ -366,11 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.crawl:
         print(f"# Memory of a long crawl\n\n{machine()}\n\n`scrapy crawl vendor_news` of "
               f"{args.crawl:,} generated articles (sitemaps), RSS of the crawl process.\n")
-        samples, stats = crawl_memory(args.shared, args.crawl, args.every)
+        samples, stats, clean = crawl_memory(args.shared, args.crawl, args.every)
         print(crawl_report(samples))
         print(f"\nCrawl stats: {stats.get('downloader/response_count', 0):.0f} responses, "
               f"{stats.get('item_scraped_count', 0):.0f} records, "
-              f"{stats.get('elapsed_time_seconds', 0):.0f} s.")
+              f"{stats.get('elapsed_time_seconds', 0):.0f} s.\n")
+        print(clean_report(clean))
         return 0
     modes = [m for m in args.modes.split(",") if m in MODES]
     print(f"# Memory of long extraction runs\n\n{machine()}\n\n{args.pages:,} pages generated "
