@@ -117,6 +117,16 @@ def test_clean_gives_the_crawls_records_on_several_workers(archived: Archived) -
     assert cleaned == crawled
 
 
+def test_clean_in_small_chunks_hands_each_sites_template_on(archived: Archived) -> None:
+    """Chunks of 2 articles, sites on 2 workers: the same records as the crawl's (the
+    template learned from a site's earlier chunks goes with its next one)."""
+    out = archived.tmp / "chunks.jsonl"
+    summary = clean_archives([archived.warc], out, workers=2, progress=False, chunk=2)
+    cleaned = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    crawled = [{k: v for k, v in r.items() if k != "change"} for r in archived.run.records]
+    assert summary.records == len(crawled) and cleaned == crawled
+
+
 def _without_manifests(source: Path, target: Path) -> None:
     with source.open("rb") as handle, target.open("wb") as out:
         writer = WARCWriter(out, gzip=True)

@@ -19,7 +19,9 @@ archived articles using every core: the pages of each manifest are merged as the
 merged them, and each run's sites are cleaned in the crawl's order with the crawl's
 per-site template learning, so that, with a fresh near-duplicate index in the same order,
 its records equal the crawl's (``change``, a crawl-state field, aside). Work is split by
-(archive, site): one site's articles stay in one worker, in order. An archive without
+(archive, site): a site's articles go in order, :data:`CHUNK` at a time, the template
+learned so far handed on with each chunk; sites run side by side, and finished records wait
+on disk (not in memory) to be written in crawl order. An archive without
 manifests (another tool's, or an older crawl's) is read by roles: each ``article``
 response with the ``continuation`` responses naming it, ``crawled_at`` from WARC-Date.
 
@@ -33,11 +35,13 @@ import gzip
 import io
 import json
 import os
+import sqlite3
 import sys
+import tempfile
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -51,6 +55,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from vendornews.record import FetchedPage
+from vendornews.template import TemplateBook
 
 __all__ = [
     "ARTICLE_HEADER",
@@ -391,83 +396,133 @@ class CleanSummary:
     workers: int = 1
 
 
-_Task = tuple[str, str, list[tuple[int, list[tuple[str, int]], str, list[str]]]]
+# One archived article as a task carries it: (seq, [(url, offset), ...], crawled_at, anchors).
+_Entry = tuple[int, list[tuple[str, int]], str, list[str]]
+# Articles per task: a worker hands back at most this many records at once.
+CHUNK = 200
 
 
-def _clean_task(task: _Task) -> list[tuple[int, dict[str, Any] | str]]:
-    """Extract one archive's articles of one site, in order, with that site's template
-    learned afresh (a worker's template book is reset per task)."""
+def _clean_chunk(archive: str, entries: list[_Entry],
+                 templates: TemplateBook) -> tuple[list[tuple[int, str, str]], TemplateBook]:
+    """Extract some of one site's articles, in order, with the site template learned so
+    far; the results (``(seq, not-article reason or "", record JSON)``) and the template
+    to carry on with."""
     from vendornews import worker
     from vendornews.record import NotArticle
 
-    archive, _host, items = task
-    worker.start_task()
-    out: list[tuple[int, dict[str, Any] | str]] = []
-    for seq, refs, crawled_at, anchors in items:
+    worker.use(templates)
+    out: list[tuple[int, str, str]] = []
+    for seq, refs, crawled_at, anchors in entries:
         pages = [read_page(archive, offset) for _url, offset in refs]
         result = worker.extract(pages, crawled_at, anchors)
-        out.append((seq, result.reason if isinstance(result, NotArticle) else result))
-    return out
+        if isinstance(result, NotArticle):
+            out.append((seq, result.reason, ""))
+        else:
+            out.append((seq, "", json.dumps(result, ensure_ascii=False)))
+    return out, worker.templates()
 
 
-def _tasks(items: Sequence[ArchivedItem]) -> list[_Task]:
-    groups: dict[tuple[str, str], list[tuple[int, list[tuple[str, int]], str, list[str]]]] = {}
+def _site_chunks(items: Sequence[ArchivedItem],
+                 chunk: int) -> list[tuple[str, list[list[_Entry]]]]:
+    """Each (archive, site)'s articles in order, cut into chunks; largest sites first (the
+    long ones start early and the pool ends together)."""
+    groups: dict[tuple[str, str], list[_Entry]] = {}
     for item in items:
         groups.setdefault((item.archive, item.host), []).append(
             (item.seq, item.pages, item.crawled_at, item.anchors))
-    tasks = [(archive, host, group) for (archive, host), group in groups.items()]
-    # Largest first: the long ones start early and the pool ends together.
-    return sorted(tasks, key=lambda t: -sum(len(i[1]) for i in t[2]))
+    ordered = sorted(groups.items(), key=lambda kv: -sum(len(e[1]) for e in kv[1]))
+    return [(archive, [entries[i:i + chunk] for i in range(0, len(entries), chunk)])
+            for (archive, _host), entries in ordered]
+
+
+class _Spill:
+    """Finished results on disk, keyed by crawl order, so memory stays flat however long
+    the archive: the records are written in crawl order once all are done."""
+
+    def __init__(self, folder: str) -> None:
+        self.db = sqlite3.connect(str(Path(folder) / "results.sqlite"))
+        self.db.execute("CREATE TABLE done (seq INTEGER PRIMARY KEY, reason TEXT, record TEXT)")
+
+    def add(self, results: list[tuple[int, str, str]]) -> None:
+        self.db.executemany("INSERT INTO done VALUES (?, ?, ?)", results)
+
+    def in_order(self) -> Iterator[tuple[str, str]]:
+        yield from self.db.execute("SELECT reason, record FROM done ORDER BY seq")
+
+
+def _run_chunks(sites: list[tuple[str, list[list[_Entry]]]], workers: int, spill: _Spill,
+                done: Any) -> None:
+    """Every chunk, each site's in order with its template carried from chunk to chunk;
+    sites side by side in ``workers`` processes (1: in this process)."""
+    from vendornews import keywords, worker
+
+    if workers == 1:
+        keywords.load()
+        for archive, chunks in sites:
+            templates = TemplateBook()
+            for chunk in chunks:
+                results, templates = _clean_chunk(archive, chunk, templates)
+                spill.add(results)
+                done(len(chunk))
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=worker.start,
+                             initargs=(os.getpid(),)) as pool:
+        pending: dict[Future[tuple[list[tuple[int, str, str]], TemplateBook]],
+                      tuple[str, list[list[_Entry]], int]] = {}
+        for archive, chunks in sites:
+            future = pool.submit(_clean_chunk, archive, chunks[0], TemplateBook())
+            pending[future] = (archive, chunks, 0)
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                archive, chunks, index = pending.pop(future)
+                results, templates = future.result()
+                spill.add(results)
+                done(len(chunks[index]))
+                if index + 1 < len(chunks):
+                    following = pool.submit(_clean_chunk, archive, chunks[index + 1], templates)
+                    pending[following] = (archive, chunks, index + 1)
 
 
 def clean_archives(paths: Sequence[str | Path], out_path: str | Path,
                    workers: int | None = None, progress: bool = True,
-                   dup_threshold: float | None = None) -> CleanSummary:
+                   dup_threshold: float | None = None, chunk: int = CHUNK) -> CleanSummary:
     """Extract every archived article of ``paths`` again into JSONL ``out_path``.
 
     Records come in the crawl's order, each with a ``dup_group`` from a fresh
     near-duplicate index fed in that order. ``workers`` processes (default: every core);
     a progress bar on a terminal (stderr), none in a pipe or with ``progress=False``.
+    Each site's articles go to the workers ``chunk`` at a time, its template handed on.
     """
-    from vendornews import keywords, worker
     from vendornews.dedup import DEFAULT_THRESHOLD, DupIndex
 
     items = read_items(paths)
-    tasks = _tasks(items)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
+    sites = _site_chunks(items, chunk)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(sites) or 1))
     summary = CleanSummary(archives=len(paths), items=len(items), workers=workers)
-    results: dict[int, dict[str, Any] | str] = {}
-    bar = tqdm(total=len(items), unit="article", desc="clean", file=sys.stderr,
-               disable=not (progress and sys.stderr.isatty()))
-    try:
-        if workers == 1:  # in this process
-            keywords.load()
-            for task in tasks:
-                results.update(_clean_task(task))
-                bar.update(len(task[2]))
-        else:
-            with ProcessPoolExecutor(max_workers=workers, initializer=worker.start,
-                                     initargs=(os.getpid(),)) as pool:
-                futures = {pool.submit(_clean_task, task): len(task[2]) for task in tasks}
-                for future in as_completed(futures):
-                    results.update(future.result())
-                    bar.update(futures[future])
-    finally:
-        bar.close()
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     not_articles: dict[str, int] = defaultdict(int)
-    with DupIndex(":memory:", threshold=dup_threshold or DEFAULT_THRESHOLD) as index, \
-            out.open("w", encoding="utf-8") as handle:
-        for seq in sorted(results):
-            result = results[seq]
-            if isinstance(result, str):
-                not_articles[result] += 1
-                continue
-            result["dup_group"] = index.assign(result["url"], result.get("body") or "",
-                                               result.get("content_hash"))
-            handle.write(json.dumps(result, ensure_ascii=False) + "\n")
-            summary.records += 1
+    bar = tqdm(total=len(items), unit="article", desc="clean", file=sys.stderr,
+               disable=not (progress and sys.stderr.isatty()))
+    with tempfile.TemporaryDirectory(prefix="vendornews-clean-") as folder:
+        spill = _Spill(folder)
+        try:
+            _run_chunks(sites, workers, spill, bar.update)
+        finally:
+            bar.close()
+        with DupIndex(":memory:", threshold=dup_threshold or DEFAULT_THRESHOLD) as index, \
+                out.open("w", encoding="utf-8") as handle:
+            for reason, line in spill.in_order():
+                if reason:
+                    not_articles[reason] += 1
+                    continue
+                record = json.loads(line)
+                record["dup_group"] = index.assign(record["url"], record.get("body") or "",
+                                                   record.get("content_hash"))
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                summary.records += 1
+        spill.db.close()
     summary.not_articles = dict(not_articles)
     return summary
 

@@ -23,8 +23,8 @@ from vendornews.template import TemplateBook
 class SiteExtractor:
     """:func:`extract_article` with one learned template per site (host and port)."""
 
-    def __init__(self) -> None:
-        self.templates = TemplateBook()
+    def __init__(self, templates: TemplateBook | None = None) -> None:
+        self.templates = templates if templates is not None else TemplateBook()
 
     def extract(self, pages: Sequence[FetchedPage], crawled_at: str | None = None,
                 hints: Sequence[str] = ()) -> Record | NotArticle:
@@ -54,10 +54,16 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def start_task() -> None:
-    """Forget the templates learned so far (a new batch of pages, of one site)."""
+def use(templates: TemplateBook) -> None:
+    """Go on from these learned templates (a batch of pages handed from worker to worker)."""
     global _EXTRACTOR
-    _EXTRACTOR = SiteExtractor()
+    _EXTRACTOR = SiteExtractor(templates)
+
+
+def templates() -> TemplateBook:
+    """The templates learned so far, to hand on with the next batch."""
+    assert _EXTRACTOR is not None, "vendornews.worker.start (or use) not called"
+    return _EXTRACTOR.templates
 
 
 def ready() -> bool:
@@ -69,6 +75,6 @@ def extract(pages: Sequence[FetchedPage], crawled_at: str | None = None,
             hints: Sequence[str] = ()) -> dict[str, object] | NotArticle:
     """Extract one article in a worker: the record as a dict (cheaper to send back), or
     why it is not an article."""
-    assert _EXTRACTOR is not None, "vendornews.worker.start (or start_task) not called"
+    assert _EXTRACTOR is not None, "vendornews.worker.start (or use) not called"
     result = _EXTRACTOR.extract(pages, crawled_at, hints)
     return result if isinstance(result, NotArticle) else result.to_dict()
