@@ -37,7 +37,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
@@ -57,8 +57,6 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.internet.defer import Deferred
     from twisted.python.failure import Failure
-
-    from spiders.vendor_news import VendorNewsSpider
 
 logger = logging.getLogger(__name__)
 
@@ -378,18 +376,19 @@ def redis_scheduler(spider: Spider) -> RedisFrontierScheduler:
 # ---------------------------------------------------------------------- start feed
 
 
-async def redis_start(spider: VendorNewsSpider) -> AsyncIterator[Request]:
+async def redis_start(spider: Spider,
+                      requests_for: Callable[[str], Iterable[Request]]) -> AsyncIterator[Request]:
     """The start requests of the start URLs fed to Redis, as long as there is work.
 
     Each start URL popped from ``PREFIX:start_urls`` becomes one of the spider's start
-    pages (:func:`add_site`) and its requests (``spider.start_requests_for(url)``) go to
+    pages (:func:`add_site`) and its requests (``requests_for(url)``) go to
     the shared queue. Returns, so that the worker closes, once the whole frontier has
     been empty (no start URL, no queued request, nothing in progress on any worker) for
     ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds; 0 (default, as in scrapy-redis): never.
     """
     scheduler = redis_scheduler(spider)
     frontier = scheduler.frontier
-    seeds = list(spider.site_starts)
+    seeds = list(getattr(spider, "site_starts", ()))
     if seeds:  # start URLs given to this worker: fed to all of them
         frontier.enqueue(seeds)
         spider.logger.info("fed %d start URL(s) to the Redis frontier", len(seeds))
@@ -406,7 +405,7 @@ async def redis_start(spider: VendorNewsSpider) -> AsyncIterator[Request]:
             frontier.client.sadd(frontier.keys.starts, url)
             add_site(spider, url)
             spider.logger.info("start URL from Redis: %s", url)
-            for request in spider.start_requests_for(url):
+            for request in requests_for(url):
                 yield request
             frontier.ack(token)  # its requests are in the queue
             continue

@@ -255,7 +255,7 @@ class VendorNewsSpider(scrapy.Spider):
                 self.logger.info("resuming %s: its last run did not finish, every list page "
                                  "is read again", site)
         if self.settings.get("REDIS_URL"):
-            async for request in redis_start(self):
+            async for request in redis_start(self, self.start_requests_for):
                 yield request
             return
         for url in self.site_starts:
