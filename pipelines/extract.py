@@ -86,17 +86,16 @@ class ExtractPipeline:
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         pages, crawled_at, hints = item["pages"], item.get("crawled_at"), item.get("anchors", ())
         if not self.pools:
-            extracted = self.local.extract(pages, crawled_at, hints)
-            result = extracted if isinstance(extracted, NotArticle) else extracted.to_dict()
+            result = self.local.extract(pages, crawled_at, hints)
         else:
-            site = urlsplit(item["pages"][0].url).netloc
+            site = urlsplit(pages[0].url).netloc
             slot = zlib.crc32(site.encode()) % len(self.pools)
             pool = self.pools[slot]
             try:
                 result = await asyncio.get_running_loop().run_in_executor(
                     pool, worker.extract, pages, crawled_at, hints)
             except BrokenProcessPool:
-                logger.error("extraction worker died on %s", item["pages"][0].url)
+                logger.error("extraction worker died on %s", pages[0].url)
                 if self.pools[slot] is pool:  # the first of its articles to notice
                     pool.shutdown(wait=False, cancel_futures=True)
                     self.pools[slot] = self._new_pool()

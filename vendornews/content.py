@@ -127,17 +127,21 @@ def _prose_beside(region: set[html.HtmlElement]) -> set[html.HtmlElement]:
 
     readability adds such sibling paragraphs of its best container itself, but which
     container wins can hinge on a sliver of the page (an ad wrapper left open around the
-    second half of a listicle): the same test, applied to the containers it kept (out of
-    any wrapper holding nothing else), brings back the opening it then left out.
+    second half of a listicle): the same test, applied to the children of every element
+    that holds the kept containers (up to the body), brings back the opening it then left
+    out.
     """
-    found: set[html.HtmlElement] = set()
+    holders: set[html.HtmlElement] = set()
     for top in [e for e in region if e.getparent() not in region]:
-        for container in top.iterancestors():
-            if container.tag == "body":
+        for holder in top.iterancestors():
+            if holder.tag == "body" or holder in holders:
                 break
-            for child in container:
-                if child.tag == "p" and child not in region and _is_prose(child):
-                    found.update(child.iter())
+            holders.add(holder)
+    found: set[html.HtmlElement] = set()
+    for holder in holders:
+        for child in holder:
+            if child.tag == "p" and child not in region and _is_prose(child):
+                found.update(child.iter())
     return found
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from vendornews import keywords
 from vendornews.extract import extract_article
-from vendornews.record import FetchedPage, NotArticle, Record
+from vendornews.record import FetchedPage, NotArticle
 from vendornews.template import TemplateBook
 
 
@@ -27,10 +27,13 @@ class SiteExtractor:
         self.templates = templates if templates is not None else TemplateBook()
 
     def extract(self, pages: Sequence[FetchedPage], crawled_at: str | None = None,
-                hints: Sequence[str] = ()) -> Record | NotArticle:
+                hints: Sequence[str] = ()) -> dict[str, object] | NotArticle:
+        """The record as a dict (what the crawl and ``clean`` write, and cheaper to send
+        between processes), or why the pages are no article."""
         site = urlsplit(pages[0].url).netloc
-        return extract_article(pages, crawled_at=crawled_at or None, hints=hints,
-                               template=self.templates.for_site(site))
+        result = extract_article(pages, crawled_at=crawled_at or None, hints=hints,
+                                 template=self.templates.for_site(site))
+        return result if isinstance(result, NotArticle) else result.to_dict()
 
 
 # In a worker process: its extractor, made by start().
@@ -73,8 +76,6 @@ def ready() -> bool:
 
 def extract(pages: Sequence[FetchedPage], crawled_at: str | None = None,
             hints: Sequence[str] = ()) -> dict[str, object] | NotArticle:
-    """Extract one article in a worker: the record as a dict (cheaper to send back), or
-    why it is not an article."""
+    """Extract one article in a worker (:meth:`SiteExtractor.extract`)."""
     assert _EXTRACTOR is not None, "vendornews.worker.start (or use) not called"
-    result = _EXTRACTOR.extract(pages, crawled_at, hints)
-    return result if isinstance(result, NotArticle) else result.to_dict()
+    return _EXTRACTOR.extract(pages, crawled_at, hints)
