@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from weakref import WeakKeyDictionary
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
+from scrapy.settings import BaseSettings
 
 from pipelines.accounting import Dropped
 from pipelines.exporters import ParquetItemExporter, SafeCsvItemExporter
@@ -50,6 +52,7 @@ from vendornews.state import (
     journal_is_live,
     now_iso,
     repair_journal,
+    rewrite_journal,
     same_content,
 )
 
@@ -59,6 +62,9 @@ DEFAULT_STATE = "output/state.sqlite"
 DEFAULT_OUTPUT_DIR = "output"
 # Page counts go to the state every this many responses (and at the end).
 _FLUSH_PAGES = 25
+
+# Which records of a killed run's journal (by article URL) stay: see repair_run.
+Settle = Callable[[Path, list[str]], list[bool]]
 
 _STAMPS: WeakKeyDictionary[Spider, str] = WeakKeyDictionary()
 _RUNS: WeakKeyDictionary[Crawler, CrawlRun] = WeakKeyDictionary()
@@ -114,6 +120,18 @@ def run_uri_params(params: dict[str, Any], spider: Spider) -> dict[str, Any]:
 # --------------------------------------------------------------------------- repair
 
 
+def frontier_settle(settings: BaseSettings) -> Settle | None:
+    """On the Redis frontier (``REDIS_URL``): its settling of killed runs' journals."""
+    url = settings.get("REDIS_URL")
+    if not url:
+        return None
+    from vendornews.frontier import DEFAULT_PREFIX, Frontier, connect
+
+    frontier = Frontier(connect(url), prefix=settings.get("REDIS_FRONTIER_PREFIX")
+                        or DEFAULT_PREFIX)
+    return frontier.settle_journal
+
+
 def rebuild_feeds(journal: Path) -> list[Path]:
     """Rewrite the CSV and Parquet files of a journal's run from the journal's records.
 
@@ -146,8 +164,13 @@ def rebuild_feeds(journal: Path) -> list[Path]:
     return rebuilt
 
 
-def repair_run(state: CrawlState, run: RunInfo) -> int:
-    """Finish the books of a killed run; returns how many of its records were re-marked."""
+def repair_run(state: CrawlState, run: RunInfo, settle: Settle | None = None) -> int:
+    """Finish the books of a killed run; returns how many of its records were re-marked.
+
+    ``settle`` (a crawl on the Redis frontier: :meth:`Frontier.settle_journal`) says which
+    of the journal's records stay: the ones other workers exported again after the kill are
+    cut from it before its feeds are rebuilt.
+    """
     from vendornews.warc import repair_warc
 
     marked = 0
@@ -157,6 +180,13 @@ def repair_run(state: CrawlState, run: RunInfo) -> int:
         records, cut = repair_journal(journal)
         if cut:
             logger.warning("repair %s: cut a half-written last line (%d bytes)", journal, cut)
+        if settle is not None and records:
+            keep = settle(journal, [record["url"] for record in records])
+            if not all(keep):
+                logger.warning("repair %s: cut %d records other workers exported after the "
+                               "kill (claims not confirmed)", journal, keep.count(False))
+                records = [record for record, kept in zip(records, keep, strict=True) if kept]
+                rewrite_journal(journal, records)
         for record in records:
             if state.record(record["url"], record["content_hash"], site_key(record["url"]),
                             run.run_id, record.get("change") or "new",
@@ -177,14 +207,14 @@ def repair_run(state: CrawlState, run: RunInfo) -> int:
     return marked
 
 
-def repair_dead_runs(state: CrawlState) -> list[str]:
+def repair_dead_runs(state: CrawlState, settle: Settle | None = None) -> list[str]:
     """Repair every run marked running whose journal nobody holds; their ids."""
     repaired = []
     for run in state.unfinished_runs():
         if run.journal and journal_is_live(run.journal):
             logger.info("run %s is still running (journal locked): not touched", run.run_id)
             continue
-        repair_run(state, run)
+        repair_run(state, run, settle)
         repaired.append(run.run_id)
     return repaired
 
@@ -205,7 +235,7 @@ class CrawlRun:
         self.sites: tuple[str, ...] = tuple(sorted(getattr(spider, "sites", ())))
         self.state: CrawlState = SqliteCrawlState(settings.get("VENDORNEWS_STATE")
                                                   or DEFAULT_STATE)
-        self.repaired = repair_dead_runs(self.state)
+        self.repaired = repair_dead_runs(self.state, frontier_settle(settings))
         self.output_dir = output_dir(spider)
         fsync = settings.getbool("VENDORNEWS_JOURNAL_FSYNC", True)
         for _attempt in range(30):

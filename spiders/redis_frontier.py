@@ -50,6 +50,7 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from pipelines.accounting import Dropped
+from pipelines.state import CrawlRun
 from vendornews.discover import site_key
 from vendornews.frontier import DEFAULT_HEARTBEAT_TTL, DEFAULT_PREFIX, Frontier, article_key
 
@@ -430,7 +431,9 @@ class RedisExportClaimPipeline:
     The claim (``HSETNX PREFIX:exported <canonical url>``) is pending until the record is
     written: on ``item_scraped`` (after the feed exporter wrote it) the feed files are flushed
     and the claim made final. A killed worker's pending claims are released with its
-    unfinished requests, so the article is exported by the worker that redoes them.
+    unfinished requests, so the article is exported by the worker that redoes them; the
+    killed worker's next start settles the records its journal holds of those (see
+    :mod:`vendornews.frontier`).
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -446,8 +449,12 @@ class RedisExportClaimPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        assert self.crawler.spider is not None
-        self.frontier = redis_scheduler(self.crawler.spider).frontier
+        spider = self.crawler.spider
+        assert spider is not None
+        self.frontier = redis_scheduler(spider).frontier
+        if getattr(spider, "uses_crawl_state", False):
+            # Whose records the run journal holds, should this worker be killed mid-export.
+            self.frontier.own_journal(CrawlRun.of(self.crawler).journal.path)
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         assert self.frontier is not None

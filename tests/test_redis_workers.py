@@ -2,10 +2,11 @@
 a free 127.0.0.1 port, see scripts/redis_server.py).
 
 The end-to-end test feeds the demo sites with ``vendornews enqueue``, runs two worker
-processes, SIGKILLs one of them once it has exported 3 records, and checks that the other one
-finishes the crawl: the union of their JSONL exports is the single-process crawl, each article
-exactly once. The other tests pin the frontier's Redis semantics (reliable pop, ack, reclaim of
-a dead worker's work and claims) without Scrapy processes.
+processes, SIGKILLs one of them once it has exported 3 records, checks that the other one
+finishes the crawl and restarts the killed one (which settles its journal): the union of their
+JSONL exports is the single-process crawl, each article exactly once. The other tests pin
+the frontier's Redis semantics (reliable pop, ack, reclaim of a dead worker's work and claims,
+settling a killed worker's journal) without Scrapy processes.
 """
 
 from __future__ import annotations
@@ -128,6 +129,34 @@ def test_dead_workers_work_and_claims_go_back(redis_url: str) -> None:
     assert dead.claim("http://a.example/news/1.html")
 
 
+def test_a_killed_workers_journal_is_settled(redis_url: str, tmp_path: Path) -> None:
+    """Records a killed worker journaled but never confirmed: the ones another worker
+    exported again are cut on its next start, the others become its exports."""
+    client = connect(redis_url)
+    dead = Frontier(client, prefix="t5", worker="dead")
+    other = Frontier(client, prefix="t5", worker="other")
+    journal = tmp_path / "news-1.jsonl"
+    dead.own_journal(journal)
+    urls = [f"http://a.example/news/{n}.html" for n in range(5)]
+    dead.claim(urls[0])
+    dead.commit(urls[0])  # confirmed before the kill
+    dead.claim(urls[1])  # journaled, killed before confirming: pending
+    assert other.claim(urls[2])  # released with the dead one's work, redone by another
+    other.commit(urls[2])
+    assert other.claim(urls[3])  # redone by another, not exported yet
+    # urls[4]: released, nobody has redone it yet
+    assert dead.settle_journal(journal, urls) == [True, True, False, False, True]
+    keys = FrontierKeys("t5")
+    assert client.hgetall(keys.exported) == {
+        article_key(urls[0]).encode(): b"done:dead", article_key(urls[1]).encode(): b"done:dead",
+        article_key(urls[2]).encode(): b"done:other", article_key(urls[3]).encode(): b"other",
+        article_key(urls[4]).encode(): b"done:dead"}
+    assert not other.claim(urls[4])
+    # Settled once: a journal nobody owns (settled, or not written on this frontier) keeps all.
+    assert dead.settle_journal(journal, urls) == [True] * 5
+    assert client.hlen(keys.journals) == 0
+
+
 def test_the_frontier_is_empty_only_when_no_worker_has_work(redis_url: str) -> None:
     client = connect(redis_url)
     one = Frontier(client, prefix="t2", worker="one")
@@ -224,15 +253,16 @@ def crawl_args(tmp: Path, name: str) -> list[str]:
             "-a", f"output_dir={tmp / name}", "-s", "LOG_LEVEL=INFO"]
 
 
-def start_worker(tmp: Path, name: str, redis_url: str) -> subprocess.Popen[str]:
-    log = (tmp / f"{name}.log").open("w")
+def start_worker(tmp: Path, name: str, redis_url: str,
+                 log: str | None = None) -> subprocess.Popen[str]:
+    log_file = (tmp / f"{log or name}.log").open("w")
     return subprocess.Popen(
         [sys.executable, "-m", "scrapy", "crawl", SPIDER, "-s", f"REDIS_URL={redis_url}",
          # A crawl of several seconds (so the kill falls mid-crawl), quick hand-over.
          "-s", "DOWNLOAD_DELAY=0.3", "-s", "MAX_IDLE_TIME_BEFORE_CLOSE=2",
          "-s", "REDIS_HEARTBEAT_TTL=2", "-s", "REDIS_START_POLL_INTERVAL=0.2",
          *crawl_args(tmp, name)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT, text=True)
 
 
 def test_a_killed_worker_loses_nothing(demo_server: Any, redis_url: str,
@@ -250,6 +280,7 @@ def test_a_killed_worker_loses_nothing(demo_server: Any, redis_url: str,
     assert {target(u) for u in reference} == EXPECTED
 
     assert frontier_main(["enqueue", "--redis", redis_url, "--fresh", "--file", str(sites)]) == 0
+    restarted = None
     doomed = start_worker(tmp_path, "doomed", redis_url)
     survivor = start_worker(tmp_path, "survivor", redis_url)
     try:
@@ -266,10 +297,15 @@ def test_a_killed_worker_loses_nothing(demo_server: Any, redis_url: str,
                            (tmp_path / "doomed.log").read_text())
         assert worker, (tmp_path / "doomed.log").read_text()[-3000:]
         held = connect(redis_url).hlen(FrontierKeys().processing(worker[1]))
+        journaled = len(read_jsonl(tmp_path / "doomed"))
         assert survivor.wait(60) == 0
+        # The killed worker's next start repairs its run: a record it journaled but could
+        # not confirm before the kill, and that the survivor exported again, is cut.
+        restarted = start_worker(tmp_path, "doomed", redis_url, log="restarted")
+        assert restarted.wait(60) == 0
     finally:
-        for process in (doomed, survivor):
-            if process.poll() is None:
+        for process in (doomed, survivor, restarted):
+            if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
     log = (tmp_path / "survivor.log").read_text()
@@ -278,8 +314,11 @@ def test_a_killed_worker_loses_nothing(demo_server: Any, redis_url: str,
     assert (int(reclaimed[1]) if reclaimed else 0) == held, log[-3000:]  # took the dead one's work
     assert "taken for dead" not in log + (tmp_path / "doomed.log").read_text()
 
+    restart_log = (tmp_path / "restarted.log").read_text()
+    assert "repaired killed run" in restart_log, restart_log[-3000:]
+    settled = re.search(r"cut (\d+) records other workers exported", restart_log)
     killed, finished = read_jsonl(tmp_path / "doomed"), read_jsonl(tmp_path / "survivor")
-    assert len(killed) >= 3 and finished
+    assert len(killed) == journaled - (int(settled[1]) if settled else 0) and finished
     urls = [r["url"] for r in killed + finished]
     assert len(urls) == len(set(urls)), "an article was exported twice"
     assert set(urls) == set(reference)

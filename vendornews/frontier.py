@@ -20,6 +20,8 @@ otherwise)::
     PREFIX:exported          hash  canonical article URL -> ID (claimed, export pending)
                                    or "done:ID" (exported): one export per article per crawl
     PREFIX:claims:ID         set   URLs claimed by worker ID and not yet exported
+    PREFIX:journals          hash  "host:journal path" -> ID: the worker writing that run
+                                   journal (settles its records if it is killed)
 
 Reliable queue: a worker pops atomically (a Lua script) from ``requests`` or ``start_urls``
 into its own ``processing`` hash, and removes the entry (acks) once the response or failure
@@ -27,6 +29,13 @@ has been fully handled: follow-up requests pushed, items exported. A worker refr
 heartbeat every ``ttl / 3`` seconds and reclaims the processing hash of every registered
 worker whose heartbeat has expired (killed, machine lost): its entries go back to the
 queue and its pending export claims are released, so the work is done again by others.
+
+Export claims: an article is written by the worker that claims it first, into its run
+journal, and the claim is then made final ("done:ID"). A worker killed between the journal
+write and that confirmation (one Redis call) leaves the record in doubt: its claim is
+released with its work and another worker exports the article again. The killed worker's
+next start on the same crawl state settles its journal (:meth:`Frontier.settle_journal`):
+records another worker exported meanwhile are cut from it, the others made final.
 """
 
 from __future__ import annotations
@@ -113,6 +122,26 @@ redis.call('SREM', KEYS[2], ARGV[1])
 return 1
 """
 
+# KEYS: exported, journals; ARGV: journal id, then the article keys of its records.
+# Returns 1 (keep: made final for the journal's worker) or 0 (another worker has it) per key.
+_SETTLE = """
+local worker = redis.call('HGET', KEYS[2], ARGV[1])
+local keep = {}
+for i = 2, #ARGV do
+  local owner = redis.call('HGET', KEYS[1], ARGV[i])
+  if not worker then
+    keep[i - 1] = 1
+  elseif not owner or owner == worker or owner == 'done:' .. worker then
+    redis.call('HSET', KEYS[1], ARGV[i], 'done:' .. worker)
+    keep[i - 1] = 1
+  else
+    keep[i - 1] = 0
+  end
+end
+if worker then redis.call('HDEL', KEYS[2], ARGV[1]) end
+return keep
+"""
+
 _RELEASE = """
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 redis.call('SREM', KEYS[2], ARGV[1])
@@ -154,6 +183,10 @@ class FrontierKeys:
     def exported(self) -> str:
         return f"{self.prefix}:exported"
 
+    @property
+    def journals(self) -> str:
+        return f"{self.prefix}:journals"
+
     def heartbeat(self, worker: str) -> str:
         return f"{self.prefix}:worker:{worker}"
 
@@ -173,6 +206,11 @@ def normalize_start(url: str) -> str:
 def article_key(url: str) -> str:
     """The canonical form of an article URL that export claims are keyed on."""
     return canonicalize_url(url, keep_fragments=False)
+
+
+def journal_id(path: str | Path) -> str:
+    """``host:absolute path``: names one run journal among all workers' machines."""
+    return f"{socket.gethostname()}:{Path(path).resolve()}"
 
 
 def new_worker_id() -> str:
@@ -210,6 +248,7 @@ class Frontier:
         self._claim = client.register_script(_CLAIM)
         self._commit = client.register_script(_COMMIT)
         self._release = client.register_script(_RELEASE)
+        self._settle = client.register_script(_SETTLE)
         self._tokens = 0
 
     # ------------------------------------------------------------------ feeding
@@ -328,6 +367,22 @@ class Frontier:
         self._release(keys=[self.keys.exported, self.keys.claims(self.worker)],
                       args=[article_key(url), self.worker])
 
+    def own_journal(self, journal: str | Path) -> None:
+        """This worker writes the records it exports into ``journal``."""
+        self.client.hset(self.keys.journals, journal_id(journal), self.worker)
+
+    def settle_journal(self, journal: str | Path, urls: Sequence[str]) -> list[bool]:
+        """For the journal of a killed run: whether each of its records (by article URL)
+        stays. A record whose claim another worker holds or made final was exported again
+        after the kill: it goes. The others are made final for the journal's worker. A
+        journal no worker owns here (not a run on this frontier, or settled before) keeps
+        every record."""
+        if not urls:
+            return []
+        keep = self._settle(keys=[self.keys.exported, self.keys.journals],
+                            args=[journal_id(journal), *(article_key(u) for u in urls)])
+        return [bool(flag) for flag in keep]
+
     # ------------------------------------------------------------------ operations
 
     def status(self) -> dict[str, Any]:
@@ -359,7 +414,8 @@ class Frontier:
             raise FrontierError(f"{len(alive)} worker(s) alive ({', '.join(alive)}): "
                                 "stop them first or pass --force")
         k = self.keys
-        keys = [k.start_urls, k.starts, k.requests, k.dupefilter, k.exported, k.workers]
+        keys = [k.start_urls, k.starts, k.requests, k.dupefilter, k.exported, k.workers,
+                k.journals]
         for pattern in (k.processing("*"), k.claims("*"), k.heartbeat("*")):
             keys += [_text(key) for key in self.client.scan_iter(match=pattern)]
         self.client.delete(*keys)

@@ -529,6 +529,16 @@ def read_journal(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+def rewrite_journal(path: Path, records: Sequence[dict[str, Any]]) -> None:
+    """Replace a (dead run's) journal by these records: written beside, fsync'ed, moved over
+    it, so a kill meanwhile leaves the old journal."""
+    partial = path.with_name(path.name + ".repair")
+    partial.write_bytes(b"".join(_json_line(r) for r in records))
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
 def repair_journal(path: str | Path) -> tuple[list[dict[str, Any]], int]:
     """Make a killed run's journal whole again; its records and the number of bytes cut.
 
@@ -550,11 +560,7 @@ def repair_journal(path: str | Path) -> tuple[list[dict[str, Any]], int]:
         except ValueError:
             bad += 1
     if bad:
-        partial = path.with_name(path.name + ".repair")
-        partial.write_bytes(b"".join(_json_line(r) for r in records))
-        with partial.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
+        rewrite_journal(path, records)
     elif tail:
         with path.open("r+b") as handle:
             handle.truncate(len(data) - len(tail))
