@@ -16,8 +16,9 @@ The folders: one page per template family (dede, table, wp) and encoding (GBK, G
 declared with GBK-only characters, UTF-8, UTF-8 with BOM), two multi-page articles, 本站
 sources, named authors, a headline ending in a phrase jieba's dictionary lacks (…作贡献), a
 related list whose dates sit on lines of their own,
-and four real Chinese pages of ``corpus/real_zh`` (one whose
-headline ends in a rare word the body never uses, which its meta keywords declare).
+and five real Chinese pages of ``corpus/real_zh`` (one whose
+headline ends in a rare word the body never uses, which its meta keywords declare; one whose
+body opens with its author's name and a 【…报道】 report mark naming the source).
 
 The seed page (``tests/fixtures/seed_page``) is checked against its gold directly, as
 HTML and as the plain-text dump.
@@ -78,7 +79,7 @@ def test_fixture_set_is_complete() -> None:
     assert len(CASES) >= 11
     families = {case.split("_")[1] for case in CASES if case.startswith("farm_")}
     assert families == {"dede", "table", "wp"}
-    assert sum(case.startswith("real_zh_") for case in CASES) == 4
+    assert sum(case.startswith("real_zh_") for case in CASES) == 5
     multi = [case for case in CASES if len(_json(PAGES / case / "meta.json")["pages"]) > 1]
     assert len(multi) >= 2
 
@@ -194,3 +195,24 @@ def test_a_related_lists_date_column_is_dropped_with_its_links() -> None:
     dates = [r.text for r in record.removed if r.rule == "structure.list-date"]
     assert dates == ["2022-01-22", "2022-01-20", "2021-12-30", "2022-05-25"]
     assert not any(line in dates for line in record.body.split("\n"))
+
+
+@pytest.mark.parametrize(("lead", "source"), [
+    ("【看中国2005年07月03日报道】一九八九年四月，我在湖南", "看中国"),
+    ("【环球网综合报道】据美国媒体报道", "环球网"),
+    ("【环球时报报道 记者 王磊】近日", "环球时报"),
+    ("【本报讯】今天上午，", "机械网"),  # the site's own paper
+    ("【摘要】本文讨论了", None),  # a heading tag, not a report mark
+])
+def test_a_report_mark_names_the_source_and_leaves_the_body(lead: str,
+                                                            source: str | None) -> None:
+    html = ("<html><head><title>新闻 - 机械网</title></head><body><h1>标题</h1>"
+            f"<div class='content'><p>{lead}这是正文的第一段，内容足够长，可以被识别为正文。</p>"
+            "<p>这是正文的第二段，同样是足够长的一段中文文字，用来组成文章。</p></div>"
+            "</body></html>").encode()
+    record = extract(html, "http://news.example/a/1.html")
+    assert isinstance(record, Record)
+    assert record.source == source
+    marks = [r.text for r in record.removed if r.rule == "meta.report-mark"]
+    assert (marks == [lead[:lead.index("】") + 1]]) == (source is not None)
+    assert record.body.startswith(lead[lead.index("】") + 1:] if source else lead)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from vendornews.dates import parse_dates
 from vendornews.page import Line, Page
+from vendornews.record import Removal
 from vendornews.rules import first_match, normalize
 
 _NEXT_LABEL = (
@@ -30,6 +31,12 @@ _DATED_OUTLET_RE = re.compile(r"\d{1,2}[:：]\d{2}(?:[:：]\d{2})?\s+([\u4e00-\u
 _DATELINE_RE = re.compile(
     r"^[(（]?据?([\u4e00-\u9fff]{1,8}?(?:社|网|报|台))[\u4e00-\u9fff\d]{0,10}?电"
 )
+# "【看中国2005年07月03日报道】", "【环球网综合报道】": an outlet's report mark opening the body.
+_REPORT_MARK_RE = re.compile(
+    r"^[【\[]([\u4e00-\u9fff]{2,10}?)(?:\d{4}年\d{1,2}月\d{1,2}日|综合|独家|专稿)*"
+    r"(?:报道|讯|电)(?:\s[^】\]]{0,20})?[】\]]"
+)
+_SELF_MARK = re.compile(r"^本(报|网|站|刊|台)")
 AUTHOR_RE = re.compile(
     r"(?:(?<![工创])作者(?=\s*[:：]|\s)|撰稿|撰文|文\s*/|\bBy\b)\s*[:：]?\s*"
     r"(?!(?:编辑|来源|发布|日期|时间)\b)"
@@ -145,8 +152,10 @@ def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: P
             if m := _DATED_OUTLET_RE.search(text):
                 source = m[1]
                 break
-    if source is None and body_lines and (m := _DATELINE_RE.search(body_lines[0])):
-        source = m[1]
+    for text in body_lines[:2] if source is None else ():  # after a name line, maybe
+        if m := _DATELINE_RE.search(text) or _REPORT_MARK_RE.search(text):
+            source = site if _SELF_MARK.match(m[1]) else m[1]
+            break
     # Credits sit at the body's edges: the first line's start, the last lines' ends.
     edges = [line[:80] for line in body_lines[:2]] + [line[-120:] for line in body_lines[-3:]]
     for text in edges:
@@ -165,6 +174,23 @@ def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: P
         if meta_author and _looks_like_name(meta_author) and meta_author != editor:
             author = meta_author
     return Byline(source, author, editor)
+
+
+def strip_lead_credits(body_lines: list[str], author: str | None,
+                       ) -> tuple[list[str], list[Removal]]:
+    """The body without the credits a page sets above its text, once read into fields: a
+    first line that is just the author's name, and a bracketed report mark opening one of
+    the first two lines (【看中国2005年07月03日报道】; unbracketed wire datelines such as
+    新华社北京3月5日电 are part of the story's first sentence and stay)."""
+    lines, removed = list(body_lines), []
+    if author and lines and lines[0].strip() == author:
+        removed.append(Removal("meta.author-line", lines.pop(0)))
+    for index, text in enumerate(lines[:2]):
+        if (m := _REPORT_MARK_RE.match(text)) and text[m.end():].strip():
+            removed.append(Removal("meta.report-mark", m[0]))
+            lines[index] = text[m.end():].lstrip()
+            break
+    return lines, removed
 
 
 def _looks_like_name(value: str) -> bool:

@@ -19,6 +19,7 @@ from vendornews.byline import (
     has_empty_author_label,
     site_name,
     split_author_prefix,
+    strip_lead_credits,
 )
 from vendornews.clean import CleanPage, clean_page
 from vendornews.keywords import top_keywords
@@ -162,6 +163,11 @@ def extract_article(
         # "作者：" left blank, headline "茉莉：我是怎样…": the site puts the author in front.
         heading = page.h1s[0] if page.h1s else first.heading or title
         author, title = split_author_prefix(heading, title)
+    body_lines, credits = strip_lead_credits(body_lines, author)
+    if credits:
+        removed += credits
+        body_text = "\n".join(body_lines)
+        body_key = key(body_text)
     return Record(
         url=pages[0].url,
         site=page.host,
