@@ -49,7 +49,7 @@ from vendornews.export import (
     read_csv_cell,
 )
 from vendornews.extract import extract_article
-from vendornews.load import load
+from vendornews.loader import load
 from vendornews.record import FIELD_DOCS, FetchedPage, Record
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,6 +6,8 @@ records the core extracted from real pages.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pandas as pd
 import pytest
 from test_export import CRAWLED_AT, HYPERLINK, article_records, write_export
 
-from vendornews.load import load, run_files
+from vendornews.loader import load, run_files
 
 FORMATS = (".jsonl", ".csv", ".parquet")
 
@@ -148,3 +150,12 @@ def test_missing_paths_raise(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         load(tmp_path / "notes.txt")
 
+
+
+def test_vendornews_load_is_the_function_whatever_was_imported_first() -> None:
+    """The loader module is not named ``load``: importing it cannot shadow the function."""
+    code = ("import vendornews.loader, vendornews; "
+            "assert vendornews.load is vendornews.loader.load, vendornews.load")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr

@@ -1,8 +1,8 @@
 """vendornews: clean news records from Chinese vendor-site pages.
 
 The core is pure: bytes + URL (+ headers) -> :class:`Record`. Nothing here imports Scrapy.
-``vendornews.load`` (pandas, pyarrow) is imported on first use, so that extraction and the
-crawl do not pay half a second for it.
+``vendornews.load`` (in :mod:`vendornews.loader`: pandas, pyarrow) is imported on first use,
+so that extraction and the crawl do not pay half a second for it.
 """
 
 from __future__ import annotations
@@ -13,16 +13,15 @@ from vendornews.extract import extract, extract_article
 from vendornews.record import FetchedPage, NotArticle, Record
 
 if TYPE_CHECKING:
-    from vendornews.load import load
+    from vendornews.loader import load
 
 __all__ = ["FetchedPage", "NotArticle", "Record", "extract", "extract_article", "load"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "load":
-        from vendornews.load import load as function
+        from vendornews.loader import load
 
-        # Importing the submodule bound the name ``load`` to it: the function wins.
-        globals()["load"] = function
-        return function
+        globals()["load"] = load
+        return load
     raise AttributeError(f"module 'vendornews' has no attribute {name!r}")

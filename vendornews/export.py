@@ -1,7 +1,7 @@
 """Record dicts as the analyst files hold them: CSV cells and Parquet rows.
 
 Pure functions (no Scrapy): the exporters in ``pipelines/exporters.py`` and the loader in
-:mod:`vendornews.load` share them, so what is written is exactly what is read back.
+:mod:`vendornews.loader` share them, so what is written is exactly what is read back.
 
 CSV (opened by people in Excel, WPS or LibreOffice):
 
