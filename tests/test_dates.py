@@ -218,3 +218,41 @@ def test_visible_minute_refined_by_datetime_seconds_on_a_real_page() -> None:
     record = extract_article([page], crawled_at="2026-01-01T00:00:00")
     assert isinstance(record, Record)
     assert record.published == "2022-04-29T15:21:33"
+
+
+# Real English pages (WCXB test split, CC-BY-4.0: fixtures/datelines/LICENSE.real_en) whose
+# only publish date is a line of its own just above the headline; no meta or <time> date.
+DATELINES = Path(__file__).parent / "fixtures" / "datelines"
+
+
+@pytest.mark.parametrize(("name", "url", "published", "body_start"), [
+    # Readability keeps the date line in the article: it is the dateline, not the text.
+    ("date_line_above_headline", "https://www.higherlogic.com/blog/online-community-forum/",
+     "2026-01-07", "To deliver a top-notch customer experience (CX)"),
+    # Date, "•", reading time, one line each, above the headline and outside the article.
+    ("date_above_headline_outside_main",
+     "https://www.peakforce.dev/blog/travel-remote-work-starter-guide-for-digital-nomads",
+     "2024-04-17", "Living out of a suitcase may not be for everyone."),
+])
+def test_a_date_line_above_the_headline_is_the_publish_date(name: str, url: str,
+                                                            published: str,
+                                                            body_start: str) -> None:
+    record = extract((DATELINES / f"{name}.html").read_bytes(), url)
+    assert isinstance(record, Record)
+    assert record.published == published
+    assert record.body.startswith(body_start)
+
+
+def test_a_date_line_opening_the_body_leaves_it() -> None:
+    html = ("<html><head><title>新品发布 - 机械网</title></head><body><h1>新品发布</h1>"
+            "<div class='content'><p>2020年10月19日</p>"
+            "<p>本公司今天发布了新一代绞线机，产品性能比上一代提高了百分之三十，欢迎各位客户咨询。</p>"
+            "<p>新产品采用了最新的控制系统，生产效率更高，能耗更低，维护也更加方便。</p>"
+            "<p>2021年3月1日起，老产品停止销售。</p></div></body></html>").encode()
+    record = extract(html, "http://vendor.example/news/1.html")
+    assert isinstance(record, Record)
+    assert record.published == "2020-10-19"
+    assert [(r.rule, r.text) for r in record.removed if r.rule == "meta.date-line"] == [
+        ("meta.date-line", "2020年10月19日")]
+    assert record.body.split("\n")[0].startswith("本公司今天发布")
+    assert record.body.endswith("2021年3月1日起，老产品停止销售。")

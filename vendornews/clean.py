@@ -24,6 +24,7 @@ OUTSIDE = "structure.outside-main"
 LINK_LINE = "structure.link-line"
 READABILITY_DROP = "structure.readability-dropped"
 LIST_DATE = "structure.list-date"
+DATE_LINE = "meta.date-line"
 _LIST_ENTRY_END = re.compile(
     r"(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}-\d{1,2})\s*[)\]）】]?$"
 )
@@ -34,6 +35,15 @@ _DATE_ONLY = re.compile(
     r"[\[(（【]?\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/]\d{1,2})"
     r"(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*[)\]）】]?"
 )
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+# A line that is nothing but a publish date, as sites print one above or below the headline.
+_DATE_LINE = re.compile(
+    r"[\[(（【]?\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(\s+\d{1,2}:\d{2}(:\d{2})?)?"
+    rf"|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH},?\s+\d{{4}})\s*[)\]）】]?",
+    re.I,
+)
+# Lines above the headline where a date line still belongs to it.
+_ABOVE_HEADLINE = 4
 _BREADCRUMB = re.compile(
     r"^(当前位置|您的位置|你的位置|您现在的位置|所在位置|位置)\s*[:：]|\S\s*(>|»|›)\s*\S"
 )
@@ -124,6 +134,23 @@ def _drop_list_dates(decisions: list[Decision]) -> list[Decision]:
     return out
 
 
+def _is_date_line(line: Line) -> bool:
+    return _DATE_LINE.fullmatch(line.text.strip()) is not None
+
+
+def _drop_leading_dates(decisions: list[Decision]) -> list[Decision]:
+    """Date-only lines before the body's first other kept line are the article's dateline
+    (metadata, read as its publish date), not its text."""
+    out = list(decisions)
+    for index, decision in enumerate(decisions):
+        if decision.rule is not None:
+            continue
+        if not _is_date_line(decision.line):
+            break
+        out[index] = Decision(decision.line, decision.in_main, DATE_LINE)
+    return out
+
+
 def _headline_h1s(page: Page) -> set[object]:
     """The <h1> elements that carry the page's headline (the first one, and any that
     ``<title>`` repeats); other h1s are section headings of the article and stay."""
@@ -174,7 +201,7 @@ def clean_page(
             decisions.append(Decision(line, True, rule))
         else:
             decisions.append(Decision(line, False, OUTSIDE))
-    decisions = _drop_list_dates(decisions)
+    decisions = _drop_leading_dates(_drop_list_dates(decisions))
     kept = [d.line.text for d in decisions if d.rule is None]
     removed = [Removal(d.rule, d.line.text) for d in decisions if d.in_main and d.rule]
     first_kept = next((i for i, d in enumerate(decisions) if d.rule is None), len(decisions))
@@ -183,7 +210,9 @@ def clean_page(
         (i for i, d in enumerate(decisions[:first_kept]) if key(d.line.text) in title_keys),
         max(0, first_kept - 8),
     )
-    header = [d.line for d in decisions[title_index:first_kept]]
+    header = [d.line for d in decisions[title_index:first_kept]] + [
+        d.line for d in decisions[max(0, title_index - _ABOVE_HEADLINE) : title_index]
+        if _is_date_line(d.line)]
     first_byline = next(
         (i for i, d in enumerate(decisions[:first_kept]) if is_byline(d.line)), None
     )
