@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 
 from vendornews import extract, extract_article
-from vendornews.record import FetchedPage, Record, Removal
+from vendornews.record import FetchedPage, NotArticle, Record, Removal
 from vendornews.textdump import dump_to_html
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -197,22 +197,68 @@ def test_a_related_lists_date_column_is_dropped_with_its_links() -> None:
     assert not any(line in dates for line in record.body.split("\n"))
 
 
-@pytest.mark.parametrize(("lead", "source"), [
-    ("【看中国2005年07月03日报道】一九八九年四月，我在湖南", "看中国"),
-    ("【环球网综合报道】据美国媒体报道", "环球网"),
-    ("【环球时报报道 记者 王磊】近日", "环球时报"),
-    ("【本报讯】今天上午，", "机械网"),  # the site's own paper
-    ("【摘要】本文讨论了", None),  # a heading tag, not a report mark
+@pytest.mark.parametrize(("lead", "source", "author"), [
+    ("【看中国2005年07月03日报道】一九八九年四月，我在湖南", "看中国", None),
+    ("【环球网综合报道】据美国媒体报道", "环球网", None),
+    ("【环球时报报道 记者 王磊】近日", "环球时报", "王磊"),
+    ("【本报讯】今天上午，", "机械网", None),  # the site's own paper
+    ("[中国机械网讯] 近日", "中国机械网", None),
+    # Topic tags shaped like marks: no outlet before 讯/电, or a kind of report before 报道.
+    ("【摘要】本文讨论了", None, None),
+    ("【行业资讯】近日", None, None),
+    ("【光伏发电】近日", None, None),
+    ("【新闻快讯】近日", None, None),
+    ("【独家报道】近日", None, None),
+    ("【综合报道】近日", None, None),
+    ("【看中国报道]近日", None, None),  # brackets that do not pair
 ])
-def test_a_report_mark_names_the_source_and_leaves_the_body(lead: str,
-                                                            source: str | None) -> None:
+def test_a_report_mark_names_the_source_and_leaves_the_body(lead: str, source: str | None,
+                                                            author: str | None) -> None:
+    record = _article_with_lead([lead + "这是正文的第一段，内容足够长，可以被识别为正文。"])
+    assert (record.source, record.author) == (source, author)
+    marks = [r.text for r in record.removed if r.rule == "meta.report-mark"]
+    end = lead.index("】") + 1 if "】" in lead else lead.index("]") + 1
+    assert marks == ([lead[:end]] if source else [])
+    assert record.body.startswith(lead[end:].lstrip() if source else lead)
+
+
+def test_a_report_mark_after_the_authors_name_line() -> None:
+    """The author's name on a line of its own, then the mark alone on its line: both go."""
+    record = _article_with_lead(["王磊", "【看中国2005年07月03日报道】",
+                                 "一九八九年四月，我在湖南张家界开一个全省教学研究会议，会议安排了一天时间。"],
+                                byline="发布时间：2005-07-05 作者：王磊")
+    assert (record.source, record.author) == ("看中国", "王磊")
+    assert [(r.rule, r.text) for r in record.removed if r.rule.startswith("meta.")] == [
+        ("meta.author-line", "王磊"), ("meta.report-mark", "【看中国2005年07月03日报道】")]
+    assert record.body.startswith("一九八九年四月")
+
+
+def test_a_wire_dateline_names_the_source_only_where_the_text_starts() -> None:
+    record = _article_with_lead(["本公司今天召开了年度总结大会，会议总结了过去一年的工作成绩。",
+                                 "公司官网上线了新的充电桩查询功能，客户可以在网上查询附近的充电桩。"])
+    assert record.source is None
+    record = _article_with_lead(["新华社北京3月5日电 国务院总理今天在人民大会堂作政府工作报告。"])
+    assert record.source == "新华社"
+    assert record.body.startswith("新华社北京3月5日电")  # part of the first sentence
+
+
+def _article_with_lead(paragraphs: list[str], byline: str = "") -> Record:
+    """A small article page whose body opens with ``paragraphs``."""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
     html = ("<html><head><title>新闻 - 机械网</title></head><body><h1>标题</h1>"
-            f"<div class='content'><p>{lead}这是正文的第一段，内容足够长，可以被识别为正文。</p>"
+            f"<div class='byline'>{byline}</div><div class='content'>{body}"
             "<p>这是正文的第二段，同样是足够长的一段中文文字，用来组成文章。</p></div>"
             "</body></html>").encode()
     record = extract(html, "http://news.example/a/1.html")
     assert isinstance(record, Record)
-    assert record.source == source
-    marks = [r.text for r in record.removed if r.rule == "meta.report-mark"]
-    assert (marks == [lead[:lead.index("】") + 1]]) == (source is not None)
-    assert record.body.startswith(lead[lead.index("】") + 1:] if source else lead)
+    return record
+
+
+def test_credits_are_not_a_body() -> None:
+    """Once the author's name and the report mark leave, too little text is left."""
+    html = ("<html><head><title>通知 - 机械网</title></head><body><h1>通知</h1>"
+            "<div class='byline'>作者：王磊</div><div class='content'><p>王磊</p>"
+            "<p>【看中国2005年07月03日报道】今天公司召开了年度总结大会。</p></div>"
+            "</body></html>").encode()
+    result = extract(html, "http://news.example/a/2.html")
+    assert isinstance(result, NotArticle) and result.reason == "no-body"

@@ -31,12 +31,60 @@ _DATED_OUTLET_RE = re.compile(r"\d{1,2}[:：]\d{2}(?:[:：]\d{2})?\s+([\u4e00-\u
 _DATELINE_RE = re.compile(
     r"^[(（]?据?([\u4e00-\u9fff]{1,8}?(?:社|网|报|台))[\u4e00-\u9fff\d]{0,10}?电"
 )
-# "【看中国2005年07月03日报道】", "【环球网综合报道】": an outlet's report mark opening the body.
+# "【看中国2005年07月03日报道】", "【环球网综合报道】", "【本报讯】", "【环球时报报道 记者 王磊】":
+# an outlet's report mark opening the body. Topic tags are shaped alike (【行业资讯】,
+# 【光伏发电】, 【独家报道】): 讯 and 电 must follow an outlet's name (…报, …网, …社), and
+# 报道 must not follow a word that says what kind of report it is.
 _REPORT_MARK_RE = re.compile(
-    r"^[【\[]([\u4e00-\u9fff]{2,10}?)(?:\d{4}年\d{1,2}月\d{1,2}日|综合|独家|专稿)*"
-    r"(?:报道|讯|电)(?:\s[^】\]]{0,20})?[】\]]"
+    r"^(?:【(?P<square>[^】\[\]]{2,40})】|\[(?P<plain>[^\]【】]{2,40})\])\s*"
+)
+_MARK_TEXT = re.compile(
+    r"(?P<outlet>[\u4e00-\u9fff]{2,10}?)(?:\d{4}年)?(?:\d{1,2}月\d{1,2}日)?(?:综合|独家|专稿)?"
+    r"(?P<verb>报道|讯|电)"
+    r"(?:\s*(?:记者|通讯员)\s*(?P<reporter>[\u4e00-\u9fff]{2,4}(?:[\s、]+[\u4e00-\u9fff]{2,4}){0,3}))?"
+)
+_WIRE_OUTLET = {"讯": ("报", "网", "社", "台", "刊"), "电": ("社", "网", "台")}
+_KIND_OF_REPORT = re.compile(
+    r"^(综合|独家|视频|图片|图文|特别|现场|深度|专题|新闻|行业|最新|公司|重点|热点|专家|记者|精彩|"
+    r"系列|跟踪|追踪|连续|相关|原创|本期|今日|每日)$"
 )
 _SELF_MARK = re.compile(r"^本(报|网|站|刊|台)")
+# A body line that is only a person's name (the author, printed above the text).
+_NAME_LINE = re.compile(r"[\u4e00-\u9fff]{2,4}")
+
+
+@dataclass(frozen=True)
+class ReportMark:
+    """A report mark opening the body: where, its text, the outlet and any reporter."""
+
+    line: int
+    text: str
+    outlet: str
+    reporter: str | None
+
+
+def _lead_line(body_lines: list[str]) -> int:
+    """The line the text starts on: the second when the first is only a name."""
+    return 1 if len(body_lines) > 1 and _NAME_LINE.fullmatch(body_lines[0].strip()) else 0
+
+
+def report_mark(body_lines: list[str]) -> ReportMark | None:
+    """The outlet's report mark opening the body's text, if there is one."""
+    index = _lead_line(body_lines)
+    if index >= len(body_lines) or not (m := _REPORT_MARK_RE.match(body_lines[index])):
+        return None
+    inner = (m["square"] or m["plain"]).strip()
+    parts = _MARK_TEXT.fullmatch(inner)
+    if parts is None:
+        return None
+    outlet, verb = parts["outlet"], parts["verb"]
+    if verb in _WIRE_OUTLET and not outlet.endswith(_WIRE_OUTLET[verb]):
+        return None
+    if _KIND_OF_REPORT.match(outlet):
+        return None
+    return ReportMark(index, m[0], outlet, parts["reporter"])
+
+
 AUTHOR_RE = re.compile(
     r"(?:(?<![工创])作者(?=\s*[:：]|\s)|撰稿|撰文|文\s*/|\bBy\b)\s*[:：]?\s*"
     r"(?!(?:编辑|来源|发布|日期|时间)\b)"
@@ -129,16 +177,20 @@ def _clean_value(value: str) -> str:
     return value.strip(" ,，;；.。·-—")
 
 
+def _source_value(label_value: str, site: str) -> str | None:
+    """A 来源 value as the record's source: 本站 and the like are the site itself."""
+    value = _clean_value(label_value)
+    if _SITE_SELF.match(value):
+        return site
+    return value if value and not _NOT_A_SOURCE.match(value) else None
+
+
 def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: Page) -> Byline:
     """Read source/author/editor from the byline lines, then the body's first and last lines."""
     source = author = editor = None
     for text in meta_lines:
         if source is None and (m := SOURCE_RE.search(text)):
-            value = _clean_value(m[1])
-            if _SITE_SELF.match(value):
-                source = site
-            elif value and not _NOT_A_SOURCE.match(value):
-                source = value
+            source = _source_value(m[1], site)
         if author is None and (m := AUTHOR_RE.search(text)):
             value = _clean_value(m[1])
             if value and not _NOT_AN_AUTHOR.match(value):
@@ -152,19 +204,21 @@ def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: P
             if m := _DATED_OUTLET_RE.search(text):
                 source = m[1]
                 break
-    for text in body_lines[:2] if source is None else ():  # after a name line, maybe
-        if m := _DATELINE_RE.search(text) or _REPORT_MARK_RE.search(text):
-            source = site if _SELF_MARK.match(m[1]) else m[1]
-            break
+    mark = report_mark(body_lines)
+    if source is None and mark is not None:
+        source = site if _SELF_MARK.match(mark.outlet) else mark.outlet
+    if source is None and (m := _DATELINE_RE.search(body_lines[_lead_line(body_lines)]
+                                                    if body_lines else "")):
+        source = m[1]
+    if author is None and mark is not None and mark.reporter:
+        author = mark.reporter
     # Credits sit at the body's edges: the first line's start, the last lines' ends.
     edges = [line[:80] for line in body_lines[:2]] + [line[-120:] for line in body_lines[-3:]]
     for text in edges:
         if author is None and (m := _REPORTER_RE.search(text)):
             author = _clean_value(m[1])
         if source is None and (m := SOURCE_RE.search(text)):
-            value = _clean_value(m[1])
-            if value and not _NOT_A_SOURCE.match(value):
-                source = site if _SITE_SELF.match(value) else value
+            source = _source_value(m[1], site)
         if editor is None and (m := EDITOR_RE.search(text)):
             editor = _clean_value(m[1])
     if author is None:
@@ -179,17 +233,20 @@ def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: P
 def strip_lead_credits(body_lines: list[str], author: str | None,
                        ) -> tuple[list[str], list[Removal]]:
     """The body without the credits a page sets above its text, once read into fields: a
-    first line that is just the author's name, and a bracketed report mark opening one of
-    the first two lines (【看中国2005年07月03日报道】; unbracketed wire datelines such as
-    新华社北京3月5日电 are part of the story's first sentence and stay)."""
+    first line that is only the author's name, and the report mark of :func:`report_mark`
+    (the whole line when the mark stands alone). Unbracketed wire datelines such as
+    新华社北京3月5日电 are part of the story's first sentence and stay."""
     lines, removed = list(body_lines), []
+    mark = report_mark(lines)
+    if mark is not None:
+        rest = lines[mark.line][len(mark.text):].lstrip()
+        removed.append(Removal("meta.report-mark", mark.text.strip()))
+        if rest:
+            lines[mark.line] = rest
+        else:
+            del lines[mark.line]
     if author and lines and lines[0].strip() == author:
-        removed.append(Removal("meta.author-line", lines.pop(0)))
-    for index, text in enumerate(lines[:2]):
-        if (m := _REPORT_MARK_RE.match(text)) and text[m.end():].strip():
-            removed.append(Removal("meta.report-mark", m[0]))
-            lines[index] = text[m.end():].lstrip()
-            break
+        removed.insert(0, Removal("meta.author-line", lines.pop(0)))
     return lines, removed
 
 

@@ -103,15 +103,20 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     result = extract_article([page])
     write = sys.stdout.write
     write(f"# encoding: {cleaned.encoding}\n")
-    # Lines the title repair took out of the body (the headline repeated at its top).
-    title_drops = {}
-    if not isinstance(result, NotArticle):
-        title_drops = {r.text: r.rule for r in result.removed if r.rule.startswith("title.")}
+    # Lines the record took out of the body after cleaning: the headline repeated at its
+    # top (title.*), credits read into fields (meta.*; a report mark is cut off its line).
+    late = [] if isinstance(result, NotArticle) else [
+        r for r in result.removed if r.rule.startswith(("title.", "meta."))]
+    late_drops = {r.text: r.rule for r in late}
+    marks = [r.text for r in late if r.rule == "meta.report-mark"]
     for decision in cleaned.decisions:
-        rule = decision.rule or title_drops.get(decision.line.text)
+        text = decision.line.text
+        rule = decision.rule or late_drops.get(text)
+        status = "KEEP" if rule is None else "DROP"
+        if rule is None and any(text.startswith(mark) and text != mark for mark in marks):
+            status, rule = "CUT", "meta.report-mark"  # the mark goes, the line stays
         if rule is None or decision.in_main or args.all:
-            status = "KEEP" if rule is None else "DROP"
-            write(f"{status:4}  {rule or '':28}  {decision.line.text[:100]}\n")
+            write(f"{status:4}  {rule or '':28}  {text[:100]}\n")
     if isinstance(result, NotArticle):
         write(f"# not an article: {result.reason}\n")
     else:

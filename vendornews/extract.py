@@ -168,6 +168,8 @@ def extract_article(
         removed += credits
         body_text = "\n".join(body_lines)
         body_key = key(body_text)
+        if len(body_key) < MIN_BODY_CHARS:
+            return NotArticle(pages[0].url, "no-body")
     return Record(
         url=pages[0].url,
         site=page.host,
