@@ -24,10 +24,9 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 from scrapy import Spider, signals
@@ -63,8 +62,14 @@ DEFAULT_OUTPUT_DIR = "output"
 # Page counts go to the state every this many responses (and at the end).
 _FLUSH_PAGES = 25
 
-# Which records of a killed run's journal (by article URL) stay: see repair_run.
-Settle = Callable[[Path, list[str]], list[bool]]
+class JournalSettler(Protocol):
+    """Which records of a killed run's journal stay (the Redis frontier's export claims,
+    :class:`vendornews.frontier.Frontier`); see :func:`repair_run`."""
+
+    def settle_journal(self, journal: Path, urls: list[str]) -> list[bool]: ...
+
+    def forget_journal(self, journal: Path) -> None: ...
+
 
 _STAMPS: WeakKeyDictionary[Spider, str] = WeakKeyDictionary()
 _RUNS: WeakKeyDictionary[Crawler, CrawlRun] = WeakKeyDictionary()
@@ -120,16 +125,15 @@ def run_uri_params(params: dict[str, Any], spider: Spider) -> dict[str, Any]:
 # --------------------------------------------------------------------------- repair
 
 
-def frontier_settle(settings: BaseSettings) -> Settle | None:
+def frontier_settle(settings: BaseSettings) -> JournalSettler | None:
     """On the Redis frontier (``REDIS_URL``): its settling of killed runs' journals."""
     url = settings.get("REDIS_URL")
     if not url:
         return None
     from vendornews.frontier import DEFAULT_PREFIX, Frontier, connect
 
-    frontier = Frontier(connect(url), prefix=settings.get("REDIS_FRONTIER_PREFIX")
-                        or DEFAULT_PREFIX)
-    return frontier.settle_journal
+    return Frontier(connect(url), prefix=settings.get("REDIS_FRONTIER_PREFIX")
+                    or DEFAULT_PREFIX)
 
 
 def rebuild_feeds(journal: Path) -> list[Path]:
@@ -164,12 +168,13 @@ def rebuild_feeds(journal: Path) -> list[Path]:
     return rebuilt
 
 
-def repair_run(state: CrawlState, run: RunInfo, settle: Settle | None = None) -> int:
+def repair_run(state: CrawlState, run: RunInfo, settle: JournalSettler | None = None) -> int:
     """Finish the books of a killed run; returns how many of its records were re-marked.
 
-    ``settle`` (a crawl on the Redis frontier: :meth:`Frontier.settle_journal`) says which
-    of the journal's records stay: the ones other workers exported again after the kill are
-    cut from it before its feeds are rebuilt.
+    ``settle`` (a crawl on the Redis frontier) says which of the journal's records stay:
+    the ones other workers took over after the kill are cut from it before its feeds are
+    rebuilt; the journal is forgotten there only once all is done, so a repair killed
+    midway is done again.
     """
     from vendornews.warc import repair_warc
 
@@ -180,10 +185,10 @@ def repair_run(state: CrawlState, run: RunInfo, settle: Settle | None = None) ->
         records, cut = repair_journal(journal)
         if cut:
             logger.warning("repair %s: cut a half-written last line (%d bytes)", journal, cut)
-        if settle is not None and records:
-            keep = settle(journal, [record["url"] for record in records])
+        if settle is not None:
+            keep = settle.settle_journal(journal, [record["url"] for record in records])
             if not all(keep):
-                logger.warning("repair %s: cut %d records other workers exported after the "
+                logger.warning("repair %s: cut %d records other workers took over after the "
                                "kill (claims not confirmed)", journal, keep.count(False))
                 records = [record for record, kept in zip(records, keep, strict=True) if kept]
                 rewrite_journal(journal, records)
@@ -198,6 +203,8 @@ def repair_run(state: CrawlState, run: RunInfo, settle: Settle | None = None) ->
         logger.warning("repaired killed run %s: %d records in its journal (%d marked now), "
                        "rebuilt %s", run.run_id, len(records), marked,
                        ", ".join(p.name for p in rebuilt) or "no feed")
+        if settle is not None:
+            settle.forget_journal(journal)
     if run.archive and Path(run.archive).exists():
         cut = repair_warc(run.archive)
         if cut:
@@ -207,7 +214,7 @@ def repair_run(state: CrawlState, run: RunInfo, settle: Settle | None = None) ->
     return marked
 
 
-def repair_dead_runs(state: CrawlState, settle: Settle | None = None) -> list[str]:
+def repair_dead_runs(state: CrawlState, settle: JournalSettler | None = None) -> list[str]:
     """Repair every run marked running whose journal nobody holds; their ids."""
     repaired = []
     for run in state.unfinished_runs():

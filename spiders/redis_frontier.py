@@ -19,9 +19,10 @@ With ``REDIS_URL`` set, :func:`apply_redis_settings` (called from the spider's
   Redis (scrapy-redis's ``RedisSpider`` feeds ``start_requests()``, which Scrapy 2.16
   removed), and returns once the whole frontier has been empty for
   ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds (0, the default: never).
-* :class:`RedisExportClaimPipeline` (last item pipeline): exactly one worker exports each
-  article per crawl; the feed files are flushed after each record, so a killed worker's
-  JSONL and CSV files keep every record it exported.
+* :class:`RedisExportClaimPipeline` and :class:`RedisExportCommitPipeline` (around the
+  pipeline that journals records): exactly one worker exports each article per crawl; a
+  killed worker's journal (its JSONL, fsync'ed per record) keeps every record it exported,
+  and its next start settles the one or two it could not confirm.
 
 Requests in the queue are pickled dicts (``Request.to_dict``): callbacks must be spider
 methods and meta/cb_kwargs picklable. The multi-page chain passes its ``_Article`` (pages
@@ -33,11 +34,11 @@ Only trusted processes may write to that Redis (a pickle runs code when loaded).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
@@ -55,9 +56,7 @@ from vendornews.discover import site_key
 from vendornews.frontier import DEFAULT_HEARTBEAT_TTL, DEFAULT_PREFIX, Frontier, article_key
 
 if TYPE_CHECKING:
-    from scrapy.http import Response
     from twisted.internet.defer import Deferred
-    from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
 
@@ -426,21 +425,22 @@ async def redis_start(spider: Spider,
 
 
 class RedisExportClaimPipeline:
-    """The last pipeline: an article is exported by the one worker that claims it first.
+    """Before the pipeline that journals records: an article is exported by the one worker
+    that claims it first.
 
-    The claim (``HSETNX PREFIX:exported <canonical url>``) is pending until the record is
-    written: on ``item_scraped`` (after the feed exporter wrote it) the feed files are flushed
-    and the claim made final. A killed worker's pending claims are released with its
-    unfinished requests, so the article is exported by the worker that redoes them; the
-    killed worker's next start settles the records its journal holds of those (see
-    :mod:`vendornews.frontier`).
+    The claim (``HSETNX PREFIX:exported <canonical url>``) is pending until the record is in
+    the run's journal; :class:`RedisExportCommitPipeline` then makes it final. A record a
+    later pipeline drops (or fails on) releases its claim. A killed worker's pending claims
+    are released with its unfinished requests, so the article is exported by the worker
+    that redoes them; the killed worker's next start settles the records its journal holds
+    of those (see :mod:`vendornews.frontier`).
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.frontier: Frontier | None = None
+        self.journal: Path | None = None
         self.pending: set[str] = set()  # article keys claimed, not exported yet
-        crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.item_not_exported, signal=signals.item_dropped)
         crawler.signals.connect(self.item_not_exported, signal=signals.item_error)
 
@@ -454,7 +454,12 @@ class RedisExportClaimPipeline:
         self.frontier = redis_scheduler(spider).frontier
         if getattr(spider, "uses_crawl_state", False):
             # Whose records the run journal holds, should this worker be killed mid-export.
-            self.frontier.own_journal(CrawlRun.of(self.crawler).journal.path)
+            self.journal = CrawlRun.of(self.crawler).journal.path
+            self.frontier.own_journal(self.journal)
+
+    def close_spider(self) -> None:
+        if self.frontier is not None and self.journal is not None:
+            self.frontier.forget_journal(self.journal)
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         assert self.frontier is not None
@@ -463,12 +468,6 @@ class RedisExportClaimPipeline:
                           f"already exported in this crawl: {item['url']}")
         self.pending.add(article_key(item["url"]))
         return item
-
-    def item_scraped(self, item: Any, response: Response | Failure | None) -> None:
-        if self.frontier is None or not isinstance(item, dict) or "url" not in item:
-            return
-        self._flush_feeds()
-        self.commit(item["url"])
 
     def commit(self, url: str) -> None:
         """The record is written out: the claim is final (idempotent)."""
@@ -482,15 +481,6 @@ class RedisExportClaimPipeline:
         if self.frontier is not None and url and article_key(url) in self.pending:
             self.pending.discard(article_key(url))
             self.frontier.release(url)
-
-    def _flush_feeds(self) -> None:
-        extensions = getattr(self.crawler.extensions, "middlewares", ())
-        for extension in extensions:
-            for slot in getattr(extension, "slots", ()):
-                file = getattr(slot, "file", None)
-                if file is not None and hasattr(file, "flush"):
-                    with contextlib.suppress(OSError, ValueError):
-                        file.flush()
 
 
 class RedisExportCommitPipeline:

@@ -35,7 +35,8 @@ journal, and the claim is then made final ("done:ID"). A worker killed between t
 write and that confirmation (one Redis call) leaves the record in doubt: its claim is
 released with its work and another worker exports the article again. The killed worker's
 next start on the same crawl state settles its journal (:meth:`Frontier.settle_journal`):
-records another worker exported meanwhile are cut from it, the others made final.
+records another worker took over meanwhile are cut from it, the others made final. A run
+journal's entry in ``journals`` goes when the run closes or its journal is settled.
 """
 
 from __future__ import annotations
@@ -138,7 +139,6 @@ for i = 2, #ARGV do
     keep[i - 1] = 0
   end
 end
-if worker then redis.call('HDEL', KEYS[2], ARGV[1]) end
 return keep
 """
 
@@ -373,15 +373,20 @@ class Frontier:
 
     def settle_journal(self, journal: str | Path, urls: Sequence[str]) -> list[bool]:
         """For the journal of a killed run: whether each of its records (by article URL)
-        stays. A record whose claim another worker holds or made final was exported again
-        after the kill: it goes. The others are made final for the journal's worker. A
-        journal no worker owns here (not a run on this frontier, or settled before) keeps
-        every record."""
+        stays. A record whose claim another worker holds (made final, or pending: that
+        worker is exporting it) was taken over after the kill: it goes. The others are made
+        final for the journal's worker. A journal no worker owns here (not a run on this
+        frontier, or forgotten) keeps every record. Idempotent, until
+        :meth:`forget_journal`."""
         if not urls:
             return []
         keep = self._settle(keys=[self.keys.exported, self.keys.journals],
                             args=[journal_id(journal), *(article_key(u) for u in urls)])
         return [bool(flag) for flag in keep]
+
+    def forget_journal(self, journal: str | Path) -> None:
+        """The journal is closed, or settled and rewritten: nothing more to settle."""
+        self.client.hdel(self.keys.journals, journal_id(journal))
 
     # ------------------------------------------------------------------ operations
 
