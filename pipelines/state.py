@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,7 +49,7 @@ from vendornews.state import (
     RunInfo,
     SqliteCrawlState,
     content_signature,
-    journal_is_live,
+    holding_dead_journal,
     now_iso,
     repair_journal,
     rewrite_journal,
@@ -123,6 +124,20 @@ def run_uri_params(params: dict[str, Any], spider: Spider) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- repair
+
+
+def open_crawl_state(settings: BaseSettings) -> tuple[CrawlState, bool]:
+    """The crawl state and whether it is shared: in the Redis of the frontier when
+    ``REDIS_URL`` is set (every worker sees what the others exported), else the SQLite
+    file ``VENDORNEWS_STATE``."""
+    url = settings.get("REDIS_URL")
+    if url:
+        from vendornews.frontier import DEFAULT_PREFIX, connect
+        from vendornews.state_redis import RedisCrawlState
+
+        prefix = settings.get("REDIS_FRONTIER_PREFIX") or DEFAULT_PREFIX
+        return RedisCrawlState(connect(url), prefix=prefix), True
+    return SqliteCrawlState(settings.get("VENDORNEWS_STATE") or DEFAULT_STATE), False
 
 
 def frontier_settle(settings: BaseSettings) -> JournalSettler | None:
@@ -215,13 +230,21 @@ def repair_run(state: CrawlState, run: RunInfo, settle: JournalSettler | None = 
 
 
 def repair_dead_runs(state: CrawlState, settle: JournalSettler | None = None) -> list[str]:
-    """Repair every run marked running whose journal nobody holds; their ids."""
+    """Repair every run of this host marked running whose journal nobody holds; their ids.
+
+    The journal is held during the repair, so two crawls starting at once never repair the
+    same run; a run of another host (state shared in Redis) is left to that host's crawls.
+    """
     repaired = []
     for run in state.unfinished_runs():
-        if run.journal and journal_is_live(run.journal):
-            logger.info("run %s is still running (journal locked): not touched", run.run_id)
+        if run.host not in (None, socket.gethostname()):
             continue
-        repair_run(state, run, settle)
+        with holding_dead_journal(run.journal or "") as held:
+            if not held:
+                logger.info("run %s is still running, or being repaired (journal locked): "
+                            "not touched", run.run_id)
+                continue
+            repair_run(state, run, settle)
         repaired.append(run.run_id)
     return repaired
 
@@ -240,29 +263,32 @@ class CrawlRun:
         self.stats = crawler.stats
         self.full = _truthy(getattr(spider, "full", False)) or settings.getbool("VENDORNEWS_FULL")
         self.sites: tuple[str, ...] = tuple(sorted(getattr(spider, "sites", ())))
-        self.state: CrawlState = SqliteCrawlState(settings.get("VENDORNEWS_STATE")
-                                                  or DEFAULT_STATE)
+        self.state, self.shared = open_crawl_state(settings)
         self.repaired = repair_dead_runs(self.state, frontier_settle(settings))
         self.output_dir = output_dir(spider)
         fsync = settings.getbool("VENDORNEWS_JOURNAL_FSYNC", True)
         for _attempt in range(30):
-            self.run_id = run_stamp(spider)
+            stamp = run_stamp(spider)
             try:
-                self.journal = Journal(self.output_dir / f"news-{self.run_id}.jsonl",
-                                       fsync=fsync)
+                self.journal = Journal(self.output_dir / f"news-{stamp}.jsonl", fsync=fsync)
                 break
             except JournalLocked:  # another crawl started in the same second: next one
                 _STAMPS.pop(spider, None)
         else:
             raise JournalLocked(f"{self.output_dir}: no free run stamp")
+        # The stamp names the run's files; in state shared by many workers (some started in
+        # the same second) the run's id also names the process.
+        host = socket.gethostname()
+        self.run_id = f"{stamp}@{host}:{os.getpid()}" if self.shared else stamp
         warc = archive_dir(crawler)
-        self.archive = warc / f"{self.run_id}.warc.gz" if warc else None
+        self.archive = warc / f"{stamp}.warc.gz" if warc else None
         # The latest earlier run of each site, before this one is recorded.
         self.previous = {site: self.state.last_site_run(site) for site in self.sites}
         self.state.start_run(RunInfo(
             run_id=self.run_id, started=now_iso(), sites=self.sites,
-            journal=str(self.journal.path), archive=str(self.archive) if self.archive else None,
-            full=self.full))
+            journal=str(self.journal.path.resolve()),
+            archive=str(self.archive) if self.archive else None, full=self.full,
+            host=host if self.shared else None))
         self.exported: Counter[str] = Counter()  # per change kind
         self.site_exports: Counter[str] = Counter()
         self._pages: Counter[str] = Counter()
@@ -272,8 +298,8 @@ class CrawlRun:
         crawler.signals.connect(self._item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.close, signal=signals.spider_closed)
         logger.info("run %s: journal %s, state %s%s", self.run_id, self.journal.path,
-                    settings.get("VENDORNEWS_STATE") or DEFAULT_STATE,
-                    " (full recrawl)" if self.full else "")
+                    "in Redis" if self.shared else settings.get("VENDORNEWS_STATE")
+                    or DEFAULT_STATE, " (full recrawl)" if self.full else "")
 
     @classmethod
     def of(cls, crawler: Crawler) -> CrawlRun:

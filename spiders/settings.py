@@ -38,7 +38,9 @@ VENDORNEWS_EXTRACT_WORKERS = None
 # Count where every article went (exported, dropped and why, lost to an error) in the stats
 # and one closing log line (pipelines/accounting.py).
 EXTENSIONS = {"pipelines.accounting.ItemAccounting": 0}
-# SQLite state kept across runs (near-duplicate index), relative to the working directory.
+# SQLite state kept across runs (seen articles, run history, near-duplicate index), relative
+# to the working directory. On a Redis frontier (REDIS_URL) the crawl state lives in that
+# Redis, shared by the workers, and this file keeps the worker's near-duplicate index.
 VENDORNEWS_STATE = "output/state.sqlite"
 # Jaccard similarity of body shingles above which two records are the same story.
 VENDORNEWS_DUP_THRESHOLD = DEFAULT_THRESHOLD

@@ -134,6 +134,18 @@ def test_glob_and_list_of_paths(tmp_path: Path) -> None:
     assert listed["removed"].notna().all()  # the JSONL of the run, not its CSV
 
 
+def test_a_glob_of_worker_folders(tmp_path: Path) -> None:
+    """``load("output/*/")``: each worker's output folder, as the scale-out docs say."""
+    records = article_records()
+    for host in ("host-1", "host-2"):
+        (tmp_path / host).mkdir()
+    _run(tmp_path / "host-1", "2024-05-01T08-00-00", records[:3], FORMATS)
+    _run(tmp_path / "host-2", "2024-05-01T08-00-00", records[3:], FORMATS)
+    frame = load(f"{tmp_path}/*/")
+    assert sorted(frame["url"]) == sorted(r["url"] for r in records)
+    assert frame["removed"].notna().all()  # each run's JSONL
+
+
 def test_empty_folder_gives_a_typed_empty_frame(tmp_path: Path) -> None:
     frame = load(tmp_path)
     full = load(write_export(article_records(), tmp_path / "news.jsonl"))

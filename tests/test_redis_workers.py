@@ -31,6 +31,7 @@ from sitefarm import DEMO, ROOT
 
 from vendornews.frontier import Frontier, FrontierKeys, article_key, connect
 from vendornews.frontier import main as frontier_main
+from vendornews.state_redis import RedisCrawlState
 
 # The spider the workers run: vendor_news itself, on the Redis frontier when REDIS_URL is set.
 SPIDER = "vendor_news"
@@ -133,8 +134,8 @@ def test_a_killed_workers_journal_is_settled(redis_url: str, tmp_path: Path) -> 
     """Records a killed worker journaled but never confirmed: the ones another worker
     exported again are cut on its next start, the others become its exports."""
     client = connect(redis_url)
-    dead = Frontier(client, prefix="t5", worker="dead")
-    other = Frontier(client, prefix="t5", worker="other")
+    dead = Frontier(client, prefix="t6", worker="dead")
+    other = Frontier(client, prefix="t6", worker="other")
     journal = tmp_path / "news-1.jsonl"
     dead.own_journal(journal)
     urls = [f"http://a.example/news/{n}.html" for n in range(5)]
@@ -146,7 +147,7 @@ def test_a_killed_workers_journal_is_settled(redis_url: str, tmp_path: Path) -> 
     assert other.claim(urls[3])  # redone by another, not exported yet
     # urls[4]: released, nobody has redone it yet
     assert dead.settle_journal(journal, urls) == [True, True, False, False, True]
-    keys = FrontierKeys("t5")
+    keys = FrontierKeys("t6")
     assert client.hgetall(keys.exported) == {
         article_key(urls[0]).encode(): b"done:dead", article_key(urls[1]).encode(): b"done:dead",
         article_key(urls[2]).encode(): b"done:other", article_key(urls[3]).encode(): b"other",
@@ -332,6 +333,12 @@ def test_a_killed_worker_loses_nothing(demo_server: Any, redis_url: str,
         assert same_body(record["body"], expected["body"]), record["url"]
 
     assert connect(redis_url).hlen(FrontierKeys().journals) == 0  # closed or settled
+    # The crawl state is shared in the same Redis: every article is known as exported, and
+    # the killed run was found dead, and repaired, by the restarted worker.
+    shared = RedisCrawlState(connect(redis_url))
+    known = [shared.lookup(url) for url in reference]
+    assert all(seen is not None and seen.content_hash for seen in known)
+    assert sorted(run.status for run in shared.runs()) == ["finished", "finished", "killed"]
     status = Frontier(connect(redis_url)).status()
     assert status["start_urls"] == status["requests"] == 0
     assert not any(w["in_progress"] for w in status["workers"].values())
@@ -344,7 +351,6 @@ def test_a_killed_worker_loses_nothing(demo_server: Any, redis_url: str,
 def test_redis_state_behaves_as_the_sqlite_state(redis_url: str) -> None:
     """One scenario through both CrawlState backends: the same answers."""
     state = pytest.importorskip("vendornews.state")
-    from vendornews.state_redis import RedisCrawlState
 
     def scenario(backend: Any) -> list[Any]:
         out: list[Any] = []

@@ -67,17 +67,23 @@ def _is_pattern(text: str) -> bool:
     return any(char in text for char in "*?[")
 
 
+def _exports_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in FORMATS)
+
+
 def _expand(source: str | Path) -> list[Path]:
     path = Path(source)
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix in FORMATS)
+        return _exports_in(path)
     if path.is_file():
         if path.suffix not in FORMATS:
             raise ValueError(f"not an export (want {', '.join(FORMATS)}): {path}")
         return [path]
     if _is_pattern(str(source)):
+        # A pattern may name files or folders of runs ("output/*/": every worker's folder).
         matches = [Path(m) for m in sorted(glob.glob(str(source), recursive=True))]
-        found = [p for p in matches if p.is_file() and p.suffix in FORMATS]
+        found = [f for p in matches
+                 for f in (_exports_in(p) if p.is_dir() else [p] if p.suffix in FORMATS else [])]
         if not found:
             raise FileNotFoundError(f"no export matches {source}")
         return found

@@ -50,6 +50,7 @@ __all__ = [
     "SqliteCrawlState",
     "StateError",
     "content_signature",
+    "holding_dead_journal",
     "journal_is_live",
     "now_iso",
     "read_journal",
@@ -140,6 +141,9 @@ class RunInfo:
     full: bool = False
     status: str = RUNNING
     ended: str | None = None
+    # Host of the crawl process, in state shared by several machines (Redis): only a
+    # process on that host can tell whether the run is dead and repair it. None: this one.
+    host: str | None = None
 
 
 @dataclass(frozen=True)
@@ -506,17 +510,29 @@ class Journal:
 
 def journal_is_live(path: str | Path) -> bool:
     """Whether a live process holds the journal (a killed one's lock is gone with it)."""
+    with holding_dead_journal(path) as held:
+        return not held
+
+
+@contextmanager
+def holding_dead_journal(path: str | Path) -> Iterator[bool]:
+    """Hold a dead run's journal while repairing it: True inside when no live process
+    holds it (neither its run nor another repair; a missing journal too), False when one
+    does. The lock goes with this process, so a repair killed midway is done again."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        return False
+        yield True
+        return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
     finally:
         os.close(fd)
-    return False
 
 
 def read_journal(path: str | Path) -> list[dict[str, Any]]:
