@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sqlite3
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -18,6 +19,7 @@ from vendornews.state import (
     RunInfo,
     SqliteCrawlState,
     StateError,
+    holding_dead_journal,
     journal_is_live,
     read_journal,
     register,
@@ -182,6 +184,27 @@ def test_journal_is_locked_while_its_run_lives(tmp_path: Path) -> None:
     holder.join(10)
     assert not journal_is_live(path)
     Journal(path).close()
+
+
+def test_a_dead_journal_is_repaired_by_one_process_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "news-1.jsonl"
+    Journal(path).close()  # its run is gone
+    ctx = multiprocessing.get_context("fork")
+    with holding_dead_journal(path) as held:
+        assert held
+        other = ctx.Process(target=_expect_held_elsewhere, args=(str(path),))
+        other.start()
+        other.join(10)
+        assert other.exitcode == 0  # the other process saw the repair going on
+    with holding_dead_journal(path) as held:
+        assert held  # done: free again (a repair killed midway frees it too)
+    with holding_dead_journal(tmp_path / "never-written.jsonl") as held:
+        assert held
+
+
+def _expect_held_elsewhere(path: str) -> None:
+    with holding_dead_journal(path) as held:
+        os._exit(0 if not held else 1)
 
 
 def test_journal_lines_and_repair_of_a_half_written_line(tmp_path: Path) -> None:
