@@ -513,7 +513,7 @@ def register(subparsers: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m vendornews.frontier enqueue|frontier ...`` (until the CLI registers it)."""
+    """The `enqueue` and `frontier` commands alone (the `vendornews` CLI registers them too)."""
     parser = argparse.ArgumentParser(prog="vendornews")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
