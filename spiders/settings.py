@@ -39,8 +39,8 @@ VENDORNEWS_EXTRACT_WORKERS = None
 # and one closing log line (pipelines/accounting.py).
 EXTENSIONS = {"pipelines.accounting.ItemAccounting": 0}
 # SQLite state kept across runs (seen articles, run history, near-duplicate index), relative
-# to the working directory. On a Redis frontier (REDIS_URL) the crawl state lives in that
-# Redis, shared by the workers, and this file keeps the worker's near-duplicate index.
+# to the working directory. On a Redis frontier (REDIS_URL) all of it lives in that Redis,
+# shared by the workers, and this file is not used.
 VENDORNEWS_STATE = "output/state.sqlite"
 # Jaccard similarity of body shingles above which two records are the same story.
 VENDORNEWS_DUP_THRESHOLD = DEFAULT_THRESHOLD

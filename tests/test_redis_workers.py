@@ -390,3 +390,27 @@ def test_redis_state_behaves_as_the_sqlite_state(redis_url: str) -> None:
     finally:
         sqlite.close()
         redis_state.close()
+
+
+def test_workers_share_near_duplicate_groups(redis_url: str) -> None:
+    """Two workers' indexes on one Redis group the farm's syndicated copies exactly as one
+    SQLite index does, whichever worker sees which copy."""
+    from test_dedup import _gold
+
+    from vendornews.dedup import DupIndex
+    from vendornews.dedup_redis import RedisDupIndex
+
+    rows = _gold()
+    client = connect(redis_url)
+    workers = [RedisDupIndex(client, prefix="t7"), RedisDupIndex(connect(redis_url), prefix="t7")]
+    with DupIndex(":memory:") as single:
+        expected = [single.assign(row["url"], row["body"]) for row in rows]
+    shared = [workers[i % 2].assign(row["url"], row["body"]) for i, row in enumerate(rows)]
+    assert shared == expected
+    assert len(set(expected)) < len(rows)  # the copies did group
+    assert len(workers[0]) == len(rows)
+    assert workers[1].assign(rows[0]["url"], rows[0]["body"]) == expected[0]  # known version
+    with pytest.raises(ValueError, match="num_perm"):
+        RedisDupIndex(client, prefix="t7", num_perm=64)
+    for index in workers:
+        index.close()

@@ -102,6 +102,12 @@ def signature(body: str, num_perm: int = DEFAULT_NUM_PERM) -> MinHash | None:
     return minhash
 
 
+def signature_params(num_perm: int) -> dict[str, str]:
+    """What makes two stored signatures comparable; an index refuses others."""
+    return {"num_perm": str(num_perm), "scheme": SCHEME, "seed": str(SEED),
+            "shingle": str(SHINGLE), "normalization": NORMALIZATION}
+
+
 def member_id(url: str, content_hash: str | None) -> str:
     """Identity of one version of an article: its content hash, else a hash of its URL."""
     if content_hash:
@@ -109,19 +115,19 @@ def member_id(url: str, content_hash: str | None) -> str:
     return hashlib.sha1(url.encode("utf-8")).hexdigest()
 
 
-def _compact(minhash: MinHash) -> np.ndarray:
+def compact(minhash: MinHash) -> np.ndarray:
     """The signature's hash values as stored and kept in memory (uint32: 4 bytes each)."""
     return np.asarray(minhash.hashvalues).astype(_HASH_DTYPE)
 
 
-def _from_blob(blob: bytes, num_perm: int) -> np.ndarray:
+def from_blob(blob: bytes, num_perm: int) -> np.ndarray:
     values = np.frombuffer(blob, dtype=_HASH_DTYPE)
     if len(values) != num_perm:
         raise ValueError(f"stored signature has {len(values)} values, expected {num_perm}")
     return values
 
 
-def _band_key(band: bytes) -> bytes:
+def band_key(band: bytes) -> bytes:
     """What the LSH keeps of a band: 8 bytes instead of its hash values (a collision only
     adds a candidate, which the Jaccard check then turns down)."""
     return hashlib.blake2b(band, digest_size=8).digest()
@@ -130,6 +136,17 @@ def _band_key(band: bytes) -> bytes:
 def _jaccard(one: np.ndarray, other: np.ndarray) -> float:
     """MinHash's Jaccard estimate: the share of equal hash values."""
     return float(np.count_nonzero(one == other)) / len(one)
+
+
+def closest_group(values: np.ndarray, candidates: Iterable[tuple[str, np.ndarray, int, str]],
+                  threshold: float) -> str | None:
+    """The group of the most similar earlier member at or above ``threshold``; among equals
+    the earliest one, so the answer does not depend on the LSH's query order.
+    ``candidates``: (member, its hash values, its arrival number, its group)."""
+    scored = [(_jaccard(values, signature), -order, group)
+              for _member, signature, order, group in candidates]
+    matches = [item for item in scored if item[0] >= threshold]
+    return max(matches)[2] if matches else None
 
 
 class DupIndex:
@@ -157,7 +174,7 @@ class DupIndex:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._check_meta()
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, hashfunc=_band_key)
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, hashfunc=band_key)
         # Hash values only (512 bytes for 128 permutations), not MinHash objects.
         self._signatures: dict[str, np.ndarray] = {}
         self._groups: dict[str, str] = {}
@@ -166,13 +183,7 @@ class DupIndex:
 
     def _check_meta(self) -> None:
         """Refuse a file whose signatures were made with other parameters (not comparable)."""
-        wanted = {
-            "num_perm": str(self.num_perm),
-            "scheme": SCHEME,
-            "seed": str(SEED),
-            "shingle": str(SHINGLE),
-            "normalization": NORMALIZATION,
-        }
+        wanted = signature_params(self.num_perm)
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             stored = dict(self._db.execute("SELECT key, value FROM dup_meta").fetchall())
@@ -196,7 +207,7 @@ class DupIndex:
                 self._groups[member] = group_id
                 self._order[member] = len(self._order)
                 if blob is not None:
-                    values = _from_blob(blob, self.num_perm)
+                    values = from_blob(blob, self.num_perm)
                     self._signatures[member] = values
                     session.insert(member, self._as_minhash(values), check_duplication=False)
 
@@ -215,19 +226,12 @@ class DupIndex:
         if known is not None:
             return known
         minhash = signature(body, self.num_perm)
-        values = None if minhash is None else _compact(minhash)
+        values = None if minhash is None else compact(minhash)
         group_id = member
         if minhash is not None and values is not None:
-            # The most similar earlier member wins; among equals the earliest one, so the
-            # answer does not depend on the LSH's (hash-seeded) query order.
-            scored = [
-                (_jaccard(values, self._signatures[candidate]), -self._order[candidate],
-                 candidate)
-                for candidate in self._lsh.query(minhash)
-            ]
-            matches = [item for item in scored if item[0] >= self.threshold]
-            if matches:
-                group_id = self._groups[max(matches)[2]]
+            candidates = [(c, self._signatures[c], self._order[c], self._groups[c])
+                          for c in self._lsh.query(minhash)]
+            group_id = closest_group(values, candidates, self.threshold) or member
         self._db.execute(
             "INSERT INTO dup_members (member, group_id, url, signature, seen_at)"
             " VALUES (?, ?, ?, ?, ?)",

@@ -229,7 +229,7 @@ def connect(url: str | None = None) -> redis.Redis:
         raise FrontierError(f"bad Redis URL {url!r}: {error}") from error
 
 
-def _text(value: bytes | str) -> str:
+def as_text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
@@ -265,7 +265,7 @@ class Frontier:
 
     def known_starts(self) -> set[str]:
         """Every start URL fed so far (all workers crawl these sites)."""
-        return {_text(u) for u in self.client.smembers(self.keys.starts)}
+        return {as_text(u) for u in self.client.smembers(self.keys.starts)}
 
     # ------------------------------------------------------------------ worker life
 
@@ -291,7 +291,7 @@ class Frontier:
         """Return the unfinished work of every registered worker whose heartbeat expired."""
         returned = 0
         for member in self.client.smembers(self.keys.workers):
-            worker = _text(member)
+            worker = as_text(member)
             if worker != self.worker:
                 returned += max(0, self._return(worker, force=False))
         return returned
@@ -326,7 +326,7 @@ class Frontier:
         token = "s" + self._token()
         url = self._pop_start(keys=[self.keys.start_urls, self.keys.processing(self.worker)],
                               args=[token])
-        return (token, _text(url)) if url else None
+        return (token, as_text(url)) if url else None
 
     def ack(self, token: str) -> None:
         """The work taken under ``token`` is done: forget it."""
@@ -346,7 +346,7 @@ class Frontier:
         if queued or starts:
             return False
         pipe = self.client.pipeline()
-        for worker in {_text(w) for w in workers} | {self.worker}:
+        for worker in {as_text(w) for w in workers} | {self.worker}:
             pipe.hlen(self.keys.processing(worker))
         return not any(pipe.execute())
 
@@ -392,7 +392,7 @@ class Frontier:
 
     def status(self) -> dict[str, Any]:
         k = self.keys
-        workers = sorted(_text(w) for w in self.client.smembers(k.workers))
+        workers = sorted(as_text(w) for w in self.client.smembers(k.workers))
         pipe = self.client.pipeline()
         pipe.llen(k.start_urls)
         pipe.zcard(k.requests)
@@ -422,7 +422,7 @@ class Frontier:
         keys = [k.start_urls, k.starts, k.requests, k.dupefilter, k.exported, k.workers,
                 k.journals]
         for pattern in (k.processing("*"), k.claims("*"), k.heartbeat("*")):
-            keys += [_text(key) for key in self.client.scan_iter(match=pattern)]
+            keys += [as_text(key) for key in self.client.scan_iter(match=pattern)]
         self.client.delete(*keys)
 
 
