@@ -206,3 +206,27 @@ def test_memory_stays_bounded_over_many_pages() -> None:
         template.observe(["网站首页", "产品中心", f"第{page}篇文章的正文段落", "版权所有"])
     assert len(template.counts) <= 3 + 200  # the template, plus lines since the last pruning
     assert template.is_template(["网站首页", "产品中心", "新文章正文", "版权所有"], 1)
+
+
+def test_a_stock_lead_ending_in_a_colon_stays_with_its_paragraph() -> None:
+    """A site that reposts one programme daily opens most articles alike (国际联播快讯 /
+    央视网消息（新闻联播）：): those lines repeat as a pair on every page, like chrome. The
+    lead-in that opens a prose paragraph stays; chrome ending in a colon, followed by
+    links, goes (本周特惠型号：)."""
+    stories = ["朝鲜劳动党总书记今天在符拉迪沃斯托克参观了现代化航空装备，以及太平洋舰队护卫舰。",
+               "近来，大批非法移民经由地中海抵达意大利最南端的岛屿，并引发当地的混乱和担忧。",
+               "联合国秘书长今天发表讲话，呼吁各方保持克制，通过对话和谈判解决分歧和争端。",
+               "欧洲多国近日遭遇罕见高温天气，多地气温突破历史纪录，当地政府发布了高温预警。",
+               "国际能源署今天发布报告，预计今年全球石油需求将继续增长，但增速有所放缓。"]
+    template = SiteTemplate()
+    for n, story in enumerate(stories):
+        html = ("<html><head><title>快讯 - 某某机械</title></head><body><h1>快讯</h1>"
+                "<div class='content'><p>国际联播快讯</p><p>央视网消息（新闻联播）：</p>"
+                f"<p>{story}</p><p>本周特惠型号：</p>"
+                "<p><a href='/a/1.html'>某某机械参加国际线缆展览会</a></p></div>"
+                "</body></html>").encode()
+        cleaned = clean_page(FetchedPage(f"http://ggzj.example/html/{n}.htm", html),
+                             template=template)
+    assert cleaned.kept[:2] == ["央视网消息（新闻联播）：", stories[-1]]
+    assert ("template.repeated", "本周特惠型号：") in [(r.rule, r.text) for r in cleaned.removed]
+    assert ("template.repeated", "国际联播快讯") in [(r.rule, r.text) for r in cleaned.removed]

@@ -29,6 +29,8 @@ _LIST_ENTRY_END = re.compile(
     r"(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}-\d{1,2})\s*[)\]）】]?$"
 )
 _BULLETS = "·•●○■□◆◇▪▫-–—»>*"
+_LEAD_IN = re.compile(r"[:：]$")
+_CLAUSE = re.compile(r"[，。；！？,.;!?]")
 # A line that is nothing but a date (and time): a list's date column when it sits next to
 # the list's links.
 _DATE_ONLY = re.compile(
@@ -99,12 +101,25 @@ def _is_listing(lines: list[Line]) -> bool:
     return entries >= 4 and entries * 4 >= len(lines)
 
 
+def _leads_in(texts: list[str], index: int, following: Line | None,
+              template: SiteTemplate) -> bool:
+    """A line ending in a colon that opens the prose paragraph after it (a stock lead such
+    as 央视网消息（新闻联播）：) belongs to that paragraph, however often the site prints it;
+    chrome ending in a colon (相关阅读：, 热门搜索：) is followed by links or more chrome."""
+    if following is None or not _LEAD_IN.search(texts[index]):
+        return False
+    return (len(following.text) >= 30 and not following.links
+            and _CLAUSE.search(following.text) is not None
+            and not template.is_template(texts, index + 1))
+
+
 def _decide(
     texts: list[str],
     index: int,
     line: Line,
     template: SiteTemplate | None,
     headline_h1s: set[object],
+    following: Line | None,
 ) -> str | None:
     text = line.text
     if line.block.tag == "h1" and line.block in headline_h1s:
@@ -115,7 +130,8 @@ def _decide(
         return "meta.byline"
     if rule := first_match(text, ("boilerplate",)):
         return rule.id
-    if template is not None and template.is_template(texts, index):
+    if (template is not None and template.is_template(texts, index)
+            and not _leads_in(texts, index, following, template)):
         return "template.repeated"
     if _is_link_line(line):
         return LINK_LINE
@@ -189,13 +205,13 @@ def clean_page(
     headline_h1s = _headline_h1s(page)
     decisions: list[Decision] = []
     for index, line in enumerate(page.lines):
+        following = page.lines[index + 1] if index + 1 < len(page.lines) else None
         if line.block in region:
-            decisions.append(
-                Decision(line, True, _decide(texts, index, line, template, headline_h1s))
-            )
+            decisions.append(Decision(
+                line, True, _decide(texts, index, line, template, headline_h1s, following)))
         elif any(a in region for a in line.block.iterancestors()):
             # Inside the article, but readability's own cleaning left it out.
-            rule = _decide(texts, index, line, template, headline_h1s)
+            rule = _decide(texts, index, line, template, headline_h1s, following)
             if rule is None and line.link_density >= 0.5:
                 rule = READABILITY_DROP
             decisions.append(Decision(line, True, rule))

@@ -9,7 +9,10 @@ A crawl (or an offline batch of one site's pages) feeds every page's lines to th
 
 The second test is what separates chrome from content: a promo line sits in a fixed
 block of the template, so its neighbours repeat with it; a stock phrase that opens many
-articles (央视网消息（新闻联播）：) is followed by a different paragraph on every page.
+articles (央视网消息（新闻联播）：) is followed by a different paragraph on every page. When
+such a lead repeats together with a constant line before it (a daily programme reposted),
+cleaning still keeps it: a line ending in a colon that opens a prose paragraph belongs to it
+(``vendornews.clean._leads_in``).
 Only short lines count: a long paragraph repeated across pages is a republished
 article, not chrome.
 """
