@@ -256,3 +256,42 @@ def test_a_date_line_opening_the_body_leaves_it() -> None:
         ("meta.date-line", "2020年10月19日")]
     assert record.body.split("\n")[0].startswith("本公司今天发布")
     assert record.body.endswith("2021年3月1日起，老产品停止销售。")
+
+
+def _page(body: str, above: str = "", url: str = "http://vendor.example/news/2023/0515/8.html"
+          ) -> Record:
+    html = (f"<html><head><title>公司新闻 - 示例科技</title></head><body>{above}"
+            f"<h1>公司新闻</h1><div class='content'>{body}</div></body></html>").encode()
+    record = extract(html, url)
+    assert isinstance(record, Record)
+    return record
+
+
+PROSE = "示例科技在深圳成立，主要生产新能源设备，产品远销海外三十多个国家和地区，深受好评。"
+
+
+def test_a_chronology_keeps_its_dates() -> None:
+    """发展历程: date lines, each before its event, are the text, not a dateline."""
+    record = _page(f"<p>2005年3月18日</p><p>{PROSE}</p><p>2010年6月1日</p><p>{PROSE[:20]}第二座工厂投产，"
+                   "年产能提高到十万台，公司进入快速发展阶段。</p>")
+    assert record.body.startswith("2005年3月18日\n")
+    assert record.published == "2023-05-15"  # the URL's, not the oldest event's
+    assert not [r for r in record.removed if r.rule == "meta.date-line"]
+
+
+def test_the_dateline_under_the_authors_name() -> None:
+    record = _page(f"<p>张三</p><p>2023年5月15日</p><p>{PROSE}</p>",
+                   above="<div class='info'>作者：张三</div>",
+                   url="http://vendor.example/news/8.html")
+    assert (record.author, record.published) == ("张三", "2023-05-15")
+    assert record.body == PROSE
+    assert [r.rule for r in record.removed if r.rule.startswith("meta.")] == [
+        "meta.author-line", "meta.date-line"]
+
+
+def test_a_sidebar_list_date_above_the_headline_is_not_its_date() -> None:
+    sidebar = ("<ul class='side'><li><a href='/n/1.html'>示例科技发布新一代储能逆变器</a></li>"
+               "<li>2024-04-24</li><li><a href='/n/2.html'>示例科技参加国际电池展</a></li>"
+               "<li>2024-05-25</li></ul>")
+    record = _page(f"<p>{PROSE}</p>", above=sidebar)
+    assert record.published == "2023-05-15"

@@ -203,12 +203,16 @@ def test_a_related_lists_date_column_is_dropped_with_its_links() -> None:
     ("【环球时报报道 记者 王磊】近日", "环球时报", "王磊"),
     ("【本报讯】今天上午，", "机械网", None),  # the site's own paper
     ("[中国机械网讯] 近日", "中国机械网", None),
+    ("【本站讯】近日", "机械网", None),
+    ("【本报讯 记者 王磊 通讯员 李四】近日", "机械网", "王磊"),
     # Topic tags shaped like marks: no outlet before 讯/电, or a kind of report before 报道.
     ("【摘要】本文讨论了", None, None),
     ("【行业资讯】近日", None, None),
     ("【光伏发电】近日", None, None),
     ("【新闻快讯】近日", None, None),
     ("【独家报道】近日", None, None),
+    ("【展会报道】近日", None, None),
+    ("【媒体报道】近日", None, None),
     ("【综合报道】近日", None, None),
     ("【看中国报道]近日", None, None),  # brackets that do not pair
 ])

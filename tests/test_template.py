@@ -212,7 +212,7 @@ def test_a_stock_lead_ending_in_a_colon_stays_with_its_paragraph() -> None:
     """A site that reposts one programme daily opens most articles alike (国际联播快讯 /
     央视网消息（新闻联播）：): those lines repeat as a pair on every page, like chrome. The
     lead-in that opens a prose paragraph stays; chrome ending in a colon, followed by
-    links, goes (本周特惠型号：)."""
+    links (本周特惠型号：) or by the same notice on every page (温馨提示：), goes."""
     stories = ["朝鲜劳动党总书记今天在符拉迪沃斯托克参观了现代化航空装备，以及太平洋舰队护卫舰。",
                "近来，大批非法移民经由地中海抵达意大利最南端的岛屿，并引发当地的混乱和担忧。",
                "联合国秘书长今天发表讲话，呼吁各方保持克制，通过对话和谈判解决分歧和争端。",
@@ -223,10 +223,17 @@ def test_a_stock_lead_ending_in_a_colon_stays_with_its_paragraph() -> None:
         html = ("<html><head><title>快讯 - 某某机械</title></head><body><h1>快讯</h1>"
                 "<div class='content'><p>国际联播快讯</p><p>央视网消息（新闻联播）：</p>"
                 f"<p>{story}</p><p>本周特惠型号：</p>"
-                "<p><a href='/a/1.html'>某某机械参加国际线缆展览会</a></p></div>"
-                "</body></html>").encode()
+                "<p><a href='/a/1.html'>某某机械参加国际线缆展览会</a></p>"
+                f"<p>温馨提示：</p><p>{NOTICE}</p></div></body></html>").encode()
         cleaned = clean_page(FetchedPage(f"http://ggzj.example/html/{n}.htm", html),
                              template=template)
     assert cleaned.kept[:2] == ["央视网消息（新闻联播）：", stories[-1]]
     assert ("template.repeated", "本周特惠型号：") in [(r.rule, r.text) for r in cleaned.removed]
     assert ("template.repeated", "国际联播快讯") in [(r.rule, r.text) for r in cleaned.removed]
+    # A colon line before the same long notice on every page is chrome with it.
+    assert ("template.repeated", "温馨提示：") in [(r.rule, r.text) for r in cleaned.removed]
+    assert cleaned.kept[-1] == stories[-1]
+
+
+NOTICE = ("本网站所刊登的各种新闻、信息和各种专题专栏资料，均为本公司版权所有，未经协议授权，"
+          "禁止下载使用，本公司保留追究其法律责任的权利，如有疑问请与本公司客服部门联系处理。")

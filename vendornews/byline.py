@@ -33,21 +33,24 @@ _DATELINE_RE = re.compile(
 )
 # "【看中国2005年07月03日报道】", "【环球网综合报道】", "【本报讯】", "【环球时报报道 记者 王磊】":
 # an outlet's report mark opening the body. Topic tags are shaped alike (【行业资讯】,
-# 【光伏发电】, 【独家报道】): 讯 and 电 must follow an outlet's name (…报, …网, …社), and
-# 报道 must not follow a word that says what kind of report it is.
+# 【光伏发电】, 【展会报道】, 【独家报道】): the word before 讯/电/报道 must be an outlet's name
+# (…报, …网, …社, 本站…), or the mark must date the report or name its reporter.
 _REPORT_MARK_RE = re.compile(
     r"^(?:【(?P<square>[^】\[\]]{2,40})】|\[(?P<plain>[^\]【】]{2,40})\])\s*"
 )
 _MARK_TEXT = re.compile(
-    r"(?P<outlet>[\u4e00-\u9fff]{2,10}?)(?:\d{4}年)?(?:\d{1,2}月\d{1,2}日)?(?:综合|独家|专稿)?"
-    r"(?P<verb>报道|讯|电)"
-    r"(?:\s*(?:记者|通讯员)\s*(?P<reporter>[\u4e00-\u9fff]{2,4}(?:[\s、]+[\u4e00-\u9fff]{2,4}){0,3}))?"
+    r"(?P<outlet>[\u4e00-\u9fff]{2,10}?)(?P<date>\d{4}年)?(?P<day>\d{1,2}月\d{1,2}日)?"
+    r"(?:综合|独家|专稿)?(?P<verb>报道|讯|电)"
+    r"(?:\s*(?:记者|通讯员)\s*(?P<reporter>[\u4e00-\u9fff]{2,4}(?:[\s、]+[\u4e00-\u9fff]{2,5}){0,5}))?"
 )
-_WIRE_OUTLET = {"讯": ("报", "网", "社", "台", "刊"), "电": ("社", "网", "台")}
+_OUTLET_END = {"讯": ("报", "网", "社", "台", "刊", "站"), "电": ("社", "网", "台"),
+               "报道": ("报", "网", "社", "台", "刊", "站", "志", "闻", "视")}
 _KIND_OF_REPORT = re.compile(
     r"^(综合|独家|视频|图片|图文|特别|现场|深度|专题|新闻|行业|最新|公司|重点|热点|专家|记者|精彩|"
     r"系列|跟踪|追踪|连续|相关|原创|本期|今日|每日)$"
 )
+# Words that end a mark's list of reporters (通讯员 李四, 摄影 王五 are not authors).
+_NOT_REPORTER = re.compile(r"^(通讯员|实习生|见习记者|实习记者|摄影|摄|记者|编辑|特约记者)$")
 _SELF_MARK = re.compile(r"^本(报|网|站|刊|台)")
 # A body line that is only a person's name (the author, printed above the text).
 _NAME_LINE = re.compile(r"[\u4e00-\u9fff]{2,4}")
@@ -78,11 +81,22 @@ def report_mark(body_lines: list[str]) -> ReportMark | None:
     if parts is None:
         return None
     outlet, verb = parts["outlet"], parts["verb"]
-    if verb in _WIRE_OUTLET and not outlet.endswith(_WIRE_OUTLET[verb]):
-        return None
     if _KIND_OF_REPORT.match(outlet):
         return None
-    return ReportMark(index, m[0], outlet, parts["reporter"])
+    named = outlet.endswith(_OUTLET_END[verb]) or _SELF_MARK.match(outlet) is not None
+    if not named and not (verb == "报道" and (parts["date"] or parts["reporter"])):
+        return None
+    return ReportMark(index, m[0], outlet, _reporters(parts["reporter"]))
+
+
+def _reporters(names: str | None) -> str | None:
+    """The reporters a mark names, up to the first other role (通讯员, 摄影…)."""
+    kept = []
+    for name in re.split(r"[\s、]+", names or ""):
+        if not name or _NOT_REPORTER.match(name):
+            break
+        kept.append(name)
+    return " ".join(kept) or None
 
 
 AUTHOR_RE = re.compile(

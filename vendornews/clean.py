@@ -24,7 +24,6 @@ OUTSIDE = "structure.outside-main"
 LINK_LINE = "structure.link-line"
 READABILITY_DROP = "structure.readability-dropped"
 LIST_DATE = "structure.list-date"
-DATE_LINE = "meta.date-line"
 _LIST_ENTRY_END = re.compile(
     r"(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}-\d{1,2})\s*[)\]）】]?$"
 )
@@ -105,12 +104,14 @@ def _leads_in(texts: list[str], index: int, following: Line | None,
               template: SiteTemplate) -> bool:
     """A line ending in a colon that opens the prose paragraph after it (a stock lead such
     as 央视网消息（新闻联播）：) belongs to that paragraph, however often the site prints it;
-    chrome ending in a colon (相关阅读：, 热门搜索：) is followed by links or more chrome."""
+    chrome ending in a colon (相关阅读：, 温馨提示：) is followed by links, or by the same
+    text on every page, or by text a rule drops."""
     if following is None or not _LEAD_IN.search(texts[index]):
         return False
     return (len(following.text) >= 30 and not following.links
             and _CLAUSE.search(following.text) is not None
-            and not template.is_template(texts, index + 1))
+            and not template.pair_repeats(texts[index], following.text)
+            and first_match(following.text, ("spam", "boilerplate")) is None)
 
 
 def _decide(
@@ -150,21 +151,23 @@ def _drop_list_dates(decisions: list[Decision]) -> list[Decision]:
     return out
 
 
-def _is_date_line(line: Line) -> bool:
-    return _DATE_LINE.fullmatch(line.text.strip()) is not None
+def _is_date_line(text: str) -> bool:
+    return _DATE_LINE.fullmatch(text.strip()) is not None
 
 
-def _drop_leading_dates(decisions: list[Decision]) -> list[Decision]:
-    """Date-only lines before the body's first other kept line are the article's dateline
-    (metadata, read as its publish date), not its text."""
-    out = list(decisions)
-    for index, decision in enumerate(decisions):
-        if decision.rule is not None:
-            continue
-        if not _is_date_line(decision.line):
-            break
-        out[index] = Decision(decision.line, decision.in_main, DATE_LINE)
-    return out
+def _beside_links(decisions: list[Decision], index: int) -> bool:
+    return any(decisions[i].line.links for i in (index - 1, index + 1)
+               if 0 <= i < len(decisions))
+
+
+def leading_dateline(lines: list[str]) -> int:
+    """How many date-only lines open these body lines as the article's dateline: those at
+    the top, unless more date-only lines follow (a chronology: 发展历程, 大事记)."""
+    count = 0
+    while count < len(lines) and _is_date_line(lines[count]):
+        count += 1
+    later = lines[count : count + _ABOVE_HEADLINE + 1]
+    return 0 if any(_is_date_line(line) for line in later) else count
 
 
 def _headline_h1s(page: Page) -> set[object]:
@@ -217,7 +220,7 @@ def clean_page(
             decisions.append(Decision(line, True, rule))
         else:
             decisions.append(Decision(line, False, OUTSIDE))
-    decisions = _drop_leading_dates(_drop_list_dates(decisions))
+    decisions = _drop_list_dates(decisions)
     kept = [d.line.text for d in decisions if d.rule is None]
     removed = [Removal(d.rule, d.line.text) for d in decisions if d.in_main and d.rule]
     first_kept = next((i for i, d in enumerate(decisions) if d.rule is None), len(decisions))
@@ -226,9 +229,11 @@ def clean_page(
         (i for i, d in enumerate(decisions[:first_kept]) if key(d.line.text) in title_keys),
         max(0, first_kept - 8),
     )
+    # A date printed just above the headline is its date too (not a list's date column).
     header = [d.line for d in decisions[title_index:first_kept]] + [
-        d.line for d in decisions[max(0, title_index - _ABOVE_HEADLINE) : title_index]
-        if _is_date_line(d.line)]
+        decisions[i].line for i in range(max(0, title_index - _ABOVE_HEADLINE), title_index)
+        if _is_date_line(decisions[i].line.text) and decisions[i].rule != LIST_DATE
+        and not _beside_links(decisions, i)]
     first_byline = next(
         (i for i, d in enumerate(decisions[:first_kept]) if is_byline(d.line)), None
     )

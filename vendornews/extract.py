@@ -21,7 +21,7 @@ from vendornews.byline import (
     split_author_prefix,
     strip_lead_credits,
 )
-from vendornews.clean import CleanPage, clean_page
+from vendornews.clean import CleanPage, clean_page, leading_dateline
 from vendornews.keywords import top_keywords
 from vendornews.record import FetchedPage, NotArticle, Record, Removal
 from vendornews.template import SiteTemplate
@@ -35,9 +35,11 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0, tzinfo=None)
 
 
-def _published(cleaned: CleanPage, url: str, crawled: datetime) -> str | None:
+def _published(cleaned: CleanPage, url: str, crawled: datetime,
+               dateline: Sequence[str] = ()) -> str | None:
+    """The publish date; ``dateline``: date-only lines cut from the body's top."""
     page = cleaned.page
-    header = [line.text for line in cleaned.header_lines]
+    header = [line.text for line in cleaned.header_lines] + list(dateline)
     bylines = [line.text for line in cleaned.byline_lines]
 
     def labeled(texts: list[str], publish: bool) -> list[dates.Stamp]:
@@ -164,6 +166,10 @@ def extract_article(
         heading = page.h1s[0] if page.h1s else first.heading or title
         author, title = split_author_prefix(heading, title)
     body_lines, credits = strip_lead_credits(body_lines, author)
+    dateline = body_lines[: leading_dateline(body_lines)]
+    if dateline:
+        body_lines = body_lines[len(dateline) :]
+        credits += [Removal("meta.date-line", line) for line in dateline]
     if credits:
         removed += credits
         body_text = "\n".join(body_lines)
@@ -174,7 +180,7 @@ def extract_article(
         url=pages[0].url,
         site=page.host,
         title=title,
-        published=_published(first, pages[0].url, crawled),
+        published=_published(first, pages[0].url, crawled, dateline),
         source=byline.source,
         author=author,
         editor=byline.editor,

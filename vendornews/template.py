@@ -66,6 +66,10 @@ class SiteTemplate:
     def _repeated(self, seen: int) -> bool:
         return seen >= self.min_pages and seen >= self.min_share * self.pages
 
+    def pair_repeats(self, first: str, second: str) -> bool:
+        """Whether these two lines came one after the other on most of the site's pages."""
+        return self._repeated(self.pairs.get((first, second), 0))
+
     def is_template(self, lines: Sequence[str], index: int) -> bool:
         """Whether ``lines[index]`` (a page's lines, in order) is learned template."""
         line = lines[index]
