@@ -197,6 +197,8 @@ def repair_run(state: CrawlState, run: RunInfo, settle: JournalSettler | None = 
     ended = None
     if run.journal and Path(run.journal).exists():
         journal = Path(run.journal)
+        # The run's end: its journal's last write (before this repair rewrites it).
+        ended = datetime.fromtimestamp(journal.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         records, cut = repair_journal(journal)
         if cut:
             logger.warning("repair %s: cut a half-written last line (%d bytes)", journal, cut)
@@ -214,7 +216,6 @@ def repair_run(state: CrawlState, run: RunInfo, settle: JournalSettler | None = 
                             signature=content_signature(record)):
                 marked += 1
         rebuilt = rebuild_feeds(journal)
-        ended = datetime.fromtimestamp(journal.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         logger.warning("repaired killed run %s: %d records in its journal (%d marked now), "
                        "rebuilt %s", run.run_id, len(records), marked,
                        ", ".join(p.name for p in rebuilt) or "no feed")
@@ -244,6 +245,8 @@ def repair_dead_runs(state: CrawlState, settle: JournalSettler | None = None) ->
                 logger.info("run %s is still running, or being repaired (journal locked): "
                             "not touched", run.run_id)
                 continue
+            if run.run_id not in {r.run_id for r in state.unfinished_runs()}:
+                continue  # repaired by another crawl meanwhile
             repair_run(state, run, settle)
         repaired.append(run.run_id)
     return repaired

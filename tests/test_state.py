@@ -24,6 +24,7 @@ from vendornews.state import (
     read_journal,
     register,
     repair_journal,
+    rewrite_journal,
 )
 from vendornews.urls import canonical_url, clean_url, has_session_id, list_key, section_key
 
@@ -196,6 +197,13 @@ def test_a_dead_journal_is_repaired_by_one_process_at_a_time(tmp_path: Path) -> 
         other.start()
         other.join(10)
         assert other.exitcode == 0  # the other process saw the repair going on
+        # The repair replaces the journal file: still nobody else gets in.
+        rewrite_journal(path, [{"url": "http://a.cn/1.html"}])
+        other = ctx.Process(target=_expect_held_elsewhere, args=(str(path),))
+        other.start()
+        other.join(10)
+        assert other.exitcode == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["news-1.jsonl"]  # no lock file left
     with holding_dead_journal(path) as held:
         assert held  # done: free again (a repair killed midway frees it too)
     with holding_dead_journal(tmp_path / "never-written.jsonl") as held:

@@ -56,6 +56,7 @@ __all__ = [
     "read_journal",
     "register",
     "repair_journal",
+    "rewrite_journal",
     "same_content",
 ]
 
@@ -518,9 +519,34 @@ def journal_is_live(path: str | Path) -> bool:
 def holding_dead_journal(path: str | Path) -> Iterator[bool]:
     """Hold a dead run's journal while repairing it: True inside when no live process
     holds it (neither its run nor another repair; a missing journal too), False when one
-    does. The lock goes with this process, so a repair killed midway is done again."""
+    does.
+
+    The run's own lock is on the journal; a repair also takes ``.<journal name>.repair``
+    beside it (a repair replaces the journal file, so its lock alone would not keep a
+    second repairer out). Both go with this process, so a repair killed midway is done
+    again; the caller should check that the run still needs it once inside.
+    """
+    journal = Path(path)
+    with _flocked(journal) as dead:
+        if not dead:
+            yield False
+            return
+        repair = journal.with_name(f".{journal.name}.repair")
+        if not journal.parent.is_dir():
+            yield True
+            return
+        with _flocked(repair, create=True) as free:
+            yield free
+            if free:
+                repair.unlink(missing_ok=True)
+
+
+@contextmanager
+def _flocked(path: Path, create: bool = False) -> Iterator[bool]:
+    """An exclusive, non-blocking flock on ``path`` while inside: True when taken (or the
+    file is missing and not to be created), False when another process holds it."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT if create else os.O_RDONLY, 0o644)
     except FileNotFoundError:
         yield True
         return
