@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,33 +133,38 @@ def test_dead_workers_work_and_claims_go_back(redis_url: str) -> None:
 
 def test_a_killed_workers_journal_is_settled(redis_url: str, tmp_path: Path) -> None:
     """Records a killed worker journaled but never confirmed: the ones another worker
-    exported again are cut on its next start, the others become its exports."""
+    exported again are cut on its next start, the others become its exports; one another
+    worker is exporting at that moment waits for that worker's outcome."""
     client = connect(redis_url)
     dead = Frontier(client, prefix="t6", worker="dead")
     other = Frontier(client, prefix="t6", worker="other")
     journal = tmp_path / "news-1.jsonl"
     dead.own_journal(journal)
-    urls = [f"http://a.example/news/{n}.html" for n in range(5)]
+    urls = [f"http://a.example/news/{n}.html" for n in range(6)]
     dead.claim(urls[0])
     dead.commit(urls[0])  # confirmed before the kill
     dead.claim(urls[1])  # journaled, killed before confirming: pending
     assert other.claim(urls[2])  # released with the dead one's work, redone by another
     other.commit(urls[2])
-    assert other.claim(urls[3])  # redone by another, not exported yet
-    # urls[4]: released, nobody has redone it yet
-    assert dead.settle_journal(journal, urls) == [True, True, False, False, True]
+    # urls[3]: released, nobody has redone it yet
+    assert other.claim(urls[4])  # being redone by another: exported in a moment
+    assert other.claim(urls[5])  # being redone by another: dropped in a moment
+    outcome = threading.Timer(0.3, lambda: (other.commit(urls[4]), other.release(urls[5])))
+    outcome.start()
+    assert dead.settle_journal(journal, urls) == [True, True, False, True, False, True]
+    outcome.join()
     keys = FrontierKeys("t6")
     assert client.hgetall(keys.exported) == {
         article_key(urls[0]).encode(): b"done:dead", article_key(urls[1]).encode(): b"done:dead",
-        article_key(urls[2]).encode(): b"done:other", article_key(urls[3]).encode(): b"other",
-        article_key(urls[4]).encode(): b"done:dead"}
-    assert not other.claim(urls[4])
+        article_key(urls[2]).encode(): b"done:other", article_key(urls[3]).encode(): b"done:dead",
+        article_key(urls[4]).encode(): b"done:other", article_key(urls[5]).encode(): b"done:dead"}
+    assert not other.claim(urls[3])
     # A repair killed before it rewrote the journal settles it again, alike.
-    assert dead.settle_journal(journal, urls) == [True, True, False, False, True]
+    assert dead.settle_journal(journal, urls) == [True, True, False, True, False, True]
     # Forgotten once rewritten (or closed): a journal nobody owns keeps every record.
     dead.forget_journal(journal)
     assert client.hlen(keys.journals) == 0
-    assert dead.settle_journal(journal, urls) == [True] * 5
+    assert dead.settle_journal(journal, urls) == [True] * 6
 
 
 def test_the_frontier_is_empty_only_when_no_worker_has_work(redis_url: str) -> None:
@@ -410,6 +416,11 @@ def test_workers_share_near_duplicate_groups(redis_url: str) -> None:
     assert len(set(expected)) < len(rows)  # the copies did group
     assert len(workers[0]) == len(rows)
     assert workers[1].assign(rows[0]["url"], rows[0]["body"]) == expected[0]  # known version
+    # Another threshold, another band layout: built from the stored signatures at open.
+    looser = RedisDupIndex(client, prefix="t7", threshold=0.5)
+    copy = "（转载）\n" + rows[0]["body"]
+    assert looser.assign("http://copy.example/1.html", copy) == expected[0]
+    assert workers[0].assign("http://copy.example/2.html", copy + "\n（完）") == expected[0]
     with pytest.raises(ValueError, match="num_perm"):
         RedisDupIndex(client, prefix="t7", num_perm=64)
     for index in workers:

@@ -9,13 +9,21 @@ signatures, same LSH bands, same tie-break), so a story syndicated on two sites 
     PREFIX:dup:groups         hash  member -> group id
     PREFIX:dup:signatures     hash  member -> MinHash hash values (uint32, little-endian)
     PREFIX:dup:arrivals       hash  member -> arrival number (ties go to the earliest)
-    PREFIX:dup:band:I:KEY     set   members whose band I hashes to KEY (the LSH)
+    PREFIX:dup:layouts        set   LSH band layouts built ("BxR": B bands of R values)
+    PREFIX:dup:band:BxR:I:KEY set   members whose band I hashes to KEY (the LSH)
 
-One assignment at a time holds ``PREFIX:dup:lock``, so two workers assigning two copies of
-one story at once cannot both start a group. Pure module: redis-py, no Scrapy.
+The band layout follows the threshold (as DupIndex rebuilds its LSH at every open): an index
+opened with a threshold whose layout is not built yet builds it from the stored signatures,
+and every assignment goes into every built layout, so workers with different thresholds
+still see each other's members. One assignment at a time holds ``PREFIX:dup:lock``, so two
+workers assigning two copies of one story at once cannot both start a group. Memory: about
+5 KB of Redis per article version (its signature and one set entry per band).
+Pure module: redis-py, no Scrapy.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import redis
@@ -51,8 +59,12 @@ class RedisDupIndex:
         self.num_perm = num_perm
         self.prefix = f"{prefix}:dup"
         # The band layout DupIndex's in-memory LSH uses for this threshold.
-        self._bands = MinHashLSH(threshold=threshold, num_perm=num_perm).hashranges
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._layout = f"{lsh.b}x{lsh.r}"
         self._check_meta()
+        if not self.client.sismember(self._layouts_key, self._layout):
+            with self._lock():
+                self._build(self._layout)
 
     def _check_meta(self) -> None:
         key = f"{self.prefix}:meta"
@@ -73,9 +85,31 @@ class RedisDupIndex:
         group = self.client.hget(f"{self.prefix}:groups", member)
         return as_text(group) if group is not None else None
 
-    def _band_keys(self, values: np.ndarray) -> list[str]:
-        return [f"{self.prefix}:band:{index}:{band_key(values[start:end].tobytes()).hex()}"
-                for index, (start, end) in enumerate(self._bands)]
+    @property
+    def _layouts_key(self) -> str:
+        return f"{self.prefix}:layouts"
+
+    def _lock(self) -> Any:
+        # Short polls: a worker waits on the reactor thread.
+        return self.client.lock(f"{self.prefix}:lock", timeout=LOCK_TIMEOUT,
+                                blocking_timeout=LOCK_TIMEOUT * 2, sleep=0.005)
+
+    def _band_keys(self, values: np.ndarray, layout: str) -> list[str]:
+        bands, rows = (int(n) for n in layout.split("x"))
+        return [f"{self.prefix}:band:{layout}:{i}:"
+                f"{band_key(values[i * rows:(i + 1) * rows].tobytes()).hex()}"
+                for i in range(bands)]
+
+    def _build(self, layout: str) -> None:
+        """Put every stored signature into the bands of ``layout`` (under the lock)."""
+        if self.client.sismember(self._layouts_key, layout):
+            return
+        pipe = self.client.pipeline()
+        for member, blob in self.client.hscan_iter(f"{self.prefix}:signatures"):
+            for band in self._band_keys(from_blob(blob, self.num_perm), layout):
+                pipe.sadd(band, member)
+        pipe.sadd(self._layouts_key, layout)
+        pipe.execute()
 
     def assign(self, url: str, body: str, content_hash: str | None = None) -> str:
         """The ``dup_group`` of this article version; remembered for all workers."""
@@ -84,22 +118,22 @@ class RedisDupIndex:
             return known
         minhash = signature(body, self.num_perm)
         values = None if minhash is None else compact(minhash)
-        with self.client.lock(f"{self.prefix}:lock", timeout=LOCK_TIMEOUT,
-                              blocking_timeout=LOCK_TIMEOUT * 2):
+        with self._lock():
             if (known := self.group_of(member)) is not None:
                 return known
             group = member
-            bands = [] if values is None else self._band_keys(values)
             if values is not None:
-                group = closest_group(values, self._candidates(bands), self.threshold) or member
+                candidates = self._candidates(self._band_keys(values, self._layout))
+                group = closest_group(values, candidates, self.threshold) or member
             pipe = self.client.pipeline()
             pipe.hset(f"{self.prefix}:groups", member, group)
             pipe.hset(f"{self.prefix}:arrivals", member,
                       self.client.hlen(f"{self.prefix}:arrivals"))
             if values is not None:
                 pipe.hset(f"{self.prefix}:signatures", member, values.tobytes())
-                for band in bands:
-                    pipe.sadd(band, member)
+                for layout in sorted(as_text(x) for x in self.client.smembers(self._layouts_key)):
+                    for band in self._band_keys(values, layout):
+                        pipe.sadd(band, member)
             pipe.execute()
         return group
 

@@ -124,7 +124,8 @@ return 1
 """
 
 # KEYS: exported, journals; ARGV: journal id, then the article keys of its records.
-# Returns 1 (keep: made final for the journal's worker) or 0 (another worker has it) per key.
+# Per key: 1 (keep: made final for the journal's worker), 0 (another worker exported it),
+# 2 (another worker is exporting it right now: ask again).
 _SETTLE = """
 local worker = redis.call('HGET', KEYS[2], ARGV[1])
 local keep = {}
@@ -135,12 +136,19 @@ for i = 2, #ARGV do
   elseif not owner or owner == worker or owner == 'done:' .. worker then
     redis.call('HSET', KEYS[1], ARGV[i], 'done:' .. worker)
     keep[i - 1] = 1
-  else
+  elseif string.sub(owner, 1, 5) == 'done:' then
     keep[i - 1] = 0
+  else
+    keep[i - 1] = 2
   end
 end
 return keep
 """
+# A claim another worker holds but has not made final, when a killed worker's journal is
+# settled: asked again this often, this many times (it is final or released within a few
+# Redis calls); then the record stays (rather twice than never).
+_SETTLE_RETRIES = 20
+_SETTLE_WAIT = 0.25
 
 _RELEASE = """
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
@@ -373,16 +381,23 @@ class Frontier:
 
     def settle_journal(self, journal: str | Path, urls: Sequence[str]) -> list[bool]:
         """For the journal of a killed run: whether each of its records (by article URL)
-        stays. A record whose claim another worker holds (made final, or pending: that
-        worker is exporting it) was taken over after the kill: it goes. The others are made
-        final for the journal's worker. A journal no worker owns here (not a run on this
+        stays. A record whose claim another worker made final was exported again after the
+        kill: it goes. The others are made final for the journal's worker; one another
+        worker is exporting right now is asked about again until that worker made its
+        claim final or gave it up. A journal no worker owns here (not a run on this
         frontier, or forgotten) keeps every record. Idempotent, until
         :meth:`forget_journal`."""
-        if not urls:
-            return []
-        keep = self._settle(keys=[self.keys.exported, self.keys.journals],
-                            args=[journal_id(journal), *(article_key(u) for u in urls)])
-        return [bool(flag) for flag in keep]
+        verdicts = dict.fromkeys(urls, 2)
+        for attempt in range(_SETTLE_RETRIES):
+            open_ = [url for url, verdict in verdicts.items() if verdict == 2]
+            if not open_:
+                break
+            if attempt:
+                time.sleep(_SETTLE_WAIT)
+            answers = self._settle(keys=[self.keys.exported, self.keys.journals],
+                                   args=[journal_id(journal), *(article_key(u) for u in open_)])
+            verdicts.update(zip(open_, (int(a) for a in answers), strict=True))
+        return [verdicts[url] != 0 for url in urls]
 
     def forget_journal(self, journal: str | Path) -> None:
         """The journal is closed, or settled and rewritten: nothing more to settle."""
