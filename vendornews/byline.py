@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vendornews import hant
 from vendornews.dates import parse_dates
 from vendornews.page import Line, Page
 from vendornews.record import Removal
@@ -74,16 +75,17 @@ def _lead_line(body_lines: list[str]) -> int:
 def report_mark(body_lines: list[str]) -> ReportMark | None:
     """The outlet's report mark opening the body's text, if there is one."""
     index = _lead_line(body_lines)
-    if index >= len(body_lines) or not (m := _REPORT_MARK_RE.match(body_lines[index])):
+    if index >= len(body_lines) or not (m := hant.match(_REPORT_MARK_RE, body_lines[index])):
         return None
     inner = (m["square"] or m["plain"]).strip()
-    parts = _MARK_TEXT.fullmatch(inner)
+    parts = hant.fullmatch(_MARK_TEXT, inner)
     if parts is None:
         return None
     outlet, verb = parts["outlet"], parts["verb"]
-    if _KIND_OF_REPORT.match(outlet):
+    if _KIND_OF_REPORT.match(hant.fold(outlet)):
         return None
-    named = outlet.endswith(_OUTLET_END[verb]) or _SELF_MARK.match(outlet) is not None
+    named = (hant.fold(outlet).endswith(_OUTLET_END[hant.fold(verb)])
+             or _SELF_MARK.match(hant.fold(outlet)) is not None)
     if not named and not (verb == "报道" and (parts["date"] or parts["reporter"])):
         return None
     return ReportMark(index, m[0], outlet, _reporters(parts["reporter"]))
@@ -93,7 +95,7 @@ def _reporters(names: str | None) -> str | None:
     """The reporters a mark names, up to the first other role (通讯员, 摄影…)."""
     kept = []
     for name in re.split(r"[\s、]+", names or ""):
-        if not name or _NOT_REPORTER.match(name):
+        if not name or _NOT_REPORTER.match(hant.fold(name)):
             break
         kept.append(name)
     return " ".join(kept) or None
@@ -136,6 +138,7 @@ _TITLE_SPLIT = re.compile(r"\s*(?:_|\||｜|–|—|--|\s-\s)\s*")
 _CRUMB_SPLIT = re.compile(r"\s*(?:>|&gt;|»|›|→|/|\\|\||｜)\s*")
 _TITLE_SUFFIX = re.compile(r"\S\s*(?:_|\||｜|–|—|-|·)\s*([^-_|｜–—·]{2,30})$")
 _BRAND_CLASS = re.compile(r"(^|[\s_-])(site-?title|site-?name|sitename|logo)($|[\s_-])", re.I)
+_CRUMB_LABEL = re.compile(r"^[^:：]*(位置|导航)\s*[:：]")
 _CRUMB_SKIP = re.compile(
     r"^(正文|内容|详情|详细内容|文章详情|阅读文章|首页|网站首页|主页|当前位置.*|您的位置.*)$"
 )
@@ -177,8 +180,9 @@ def site_name(page: Page) -> str:
 def category(page: Page, breadcrumb: Line | None) -> str | None:
     """The section: the last meaningful breadcrumb step, else the middle ``<title>`` segment."""
     if breadcrumb is not None:
-        text = re.sub(r"^[^:：]*(位置|导航)\s*[:：]", "", breadcrumb.text)
-        steps = [s for s in _CRUMB_SPLIT.split(text) if s and not _CRUMB_SKIP.match(s)]
+        label = hant.search(_CRUMB_LABEL, breadcrumb.text)
+        text = breadcrumb.text[label.end():] if label else breadcrumb.text
+        steps = [s for s in _CRUMB_SPLIT.split(text) if s and not _CRUMB_SKIP.match(hant.fold(s))]
         if steps and len(steps[-1]) <= 20:
             return steps[-1]
     segments = [s for s in _TITLE_SPLIT.split(page.title_tag) if s]
@@ -194,34 +198,34 @@ def _clean_value(value: str) -> str:
 def _source_value(label_value: str, site: str) -> str | None:
     """A 来源 value as the record's source: 本站 and the like are the site itself."""
     value = _clean_value(label_value)
-    if _SITE_SELF.match(value):
+    if _SITE_SELF.match(hant.fold(value)):
         return site
-    return value if value and not _NOT_A_SOURCE.match(value) else None
+    return value if value and not _NOT_A_SOURCE.match(hant.fold(value)) else None
 
 
 def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: Page) -> Byline:
     """Read source/author/editor from the byline lines, then the body's first and last lines."""
     source = author = editor = None
     for text in meta_lines:
-        if source is None and (m := SOURCE_RE.search(text)):
+        if source is None and (m := hant.search(SOURCE_RE, text)):
             source = _source_value(m[1], site)
-        if author is None and (m := AUTHOR_RE.search(text)):
+        if author is None and (m := hant.search(AUTHOR_RE, text)):
             value = _clean_value(m[1])
-            if value and not _NOT_AN_AUTHOR.match(value):
+            if value and not _NOT_AN_AUTHOR.match(hant.fold(value)):
                 author = value
-        if author is None and (m := _REPORTER_RE.search(text)):
+        if author is None and (m := hant.search(_REPORTER_RE, text)):
             author = _clean_value(m[1])
-        if editor is None and (m := EDITOR_RE.search(text)):
+        if editor is None and (m := hant.search(EDITOR_RE, text)):
             editor = _clean_value(m[1])
     if source is None:
         for text in meta_lines:
-            if m := _DATED_OUTLET_RE.search(text):
+            if m := hant.search(_DATED_OUTLET_RE, text):
                 source = m[1]
                 break
     mark = report_mark(body_lines)
     if source is None and mark is not None:
-        source = site if _SELF_MARK.match(mark.outlet) else mark.outlet
-    if source is None and (m := _DATELINE_RE.search(body_lines[_lead_line(body_lines)]
+        source = site if _SELF_MARK.match(hant.fold(mark.outlet)) else mark.outlet
+    if source is None and (m := hant.search(_DATELINE_RE, body_lines[_lead_line(body_lines)]
                                                     if body_lines else "")):
         source = m[1]
     if author is None and mark is not None and mark.reporter:
@@ -229,11 +233,11 @@ def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: P
     # Credits sit at the body's edges: the first line's start, the last lines' ends.
     edges = [line[:80] for line in body_lines[:2]] + [line[-120:] for line in body_lines[-3:]]
     for text in edges:
-        if author is None and (m := _REPORTER_RE.search(text)):
+        if author is None and (m := hant.search(_REPORTER_RE, text)):
             author = _clean_value(m[1])
-        if source is None and (m := SOURCE_RE.search(text)):
+        if source is None and (m := hant.search(SOURCE_RE, text)):
             source = _source_value(m[1], site)
-        if editor is None and (m := EDITOR_RE.search(text)):
+        if editor is None and (m := hant.search(EDITOR_RE, text)):
             editor = _clean_value(m[1])
     if author is None:
         author = _english_byline(page) or _author_element(page) or _json_ld_author(page)
@@ -316,25 +320,26 @@ def is_byline(line: Line) -> bool:
     One label is enough only with a value that looks like metadata: a full date after a
     time label, or a short 来源/作者/编辑 line; "初试时间：3月底" inside a notice is body text.
     """
-    if len(line.text) > 150:
+    text = hant.fold(line.text)
+    if len(text) > 150:
         return False
-    labels = _BYLINE_LABEL.findall(line.text)
+    labels = _BYLINE_LABEL.findall(text)
     if len(labels) >= 2:
         return True
-    if len(labels) != 1 or len(line.text) > 60 or line.link_density >= 0.5:
+    if len(labels) != 1 or len(text) > 60 or line.link_density >= 0.5:
         return False
-    if first_match(line.text, ("spam",)) is not None:
+    if first_match(text, ("spam",)) is not None:
         return False
     if _CREDIT_LABEL.match(labels[0]):
         # "记者：你通过什么渠道…" in an interview is a question, not a credit.
-        value = line.text.split(labels[0], 1)[1]
-        return len(line.text) <= 40 and len(value) <= 16 and not _SENTENCE_PUNCT.search(value)
-    return bool(parse_dates(line.text)) or labels[0].startswith(("阅读", "浏览", "点击"))
+        value = text.split(labels[0], 1)[1]
+        return len(text) <= 40 and len(value) <= 16 and not _SENTENCE_PUNCT.search(value)
+    return bool(parse_dates(text)) or labels[0].startswith(("阅读", "浏览", "点击"))
 
 
 def has_empty_author_label(meta_lines: list[str]) -> bool:
     """A byline prints the 作者 label (its value blank or unreadable)."""
-    return any(_AUTHOR_LABEL.search(text) for text in meta_lines)
+    return any(_AUTHOR_LABEL.search(hant.fold(text)) for text in meta_lines)
 
 
 def split_author_prefix(heading: str, title: str) -> tuple[str | None, str]:

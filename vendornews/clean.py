@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from vendornews import hant
 from vendornews.byline import is_byline
 from vendornews.content import main_region
 from vendornews.decode import decode_html
@@ -249,7 +250,7 @@ def clean_page(
         (
             d.line
             for d in decisions
-            if _BREADCRUMB.search(d.line.text)
+            if _BREADCRUMB.search(hant.fold(d.line.text))
             and first_match(d.line.text, ("boilerplate",)) is not None
         ),
         None,

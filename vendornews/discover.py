@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
+from vendornews import hant
 from vendornews.decode import decode_html
 
 __all__ = [
@@ -475,7 +476,8 @@ def classify_link(url: str, anchor_text: str = "", context: LinkContext | None =
     override = ctx.override or _NO_OVERRIDE
     if override.exclude_pattern and override.exclude_pattern.search(target):
         return LinkKind.OTHER
-    text = _norm_text(anchor_text)
+    # Words match on the fold: 下一頁 and 新聞中心 are 下一页 and 新闻中心.
+    text, heading = hant.fold(_norm_text(anchor_text)), hant.fold(ctx.heading)
     path, query = parts.path or "/", _query(url)
     if _FILE_EXT.search(path) or _SPAM_TEXT.search(text) or set(query) & _UTILITY_PARAMS:
         return LinkKind.OTHER
@@ -506,7 +508,7 @@ def classify_link(url: str, anchor_text: str = "", context: LinkContext | None =
     if len(text) <= 8 and _OTHER_TEXT.match(text) and not _SECTION_WORD.search(text):
         return LinkKind.OTHER
     strong_article = _article_like(path, query)
-    if _PRODUCT_HEADING.search(ctx.heading) and not _NEWS_HEADING.search(ctx.heading) and \
+    if _PRODUCT_HEADING.search(heading) and not _NEWS_HEADING.search(heading) and \
             not set(_path_tokens(path)) & _NEWS_WORDS and not ctx.date_near:
         return LinkKind.OTHER
 
@@ -526,7 +528,7 @@ def classify_link(url: str, anchor_text: str = "", context: LinkContext | None =
         return LinkKind.LIST
     if len(text) <= 8 and _SECTION_WORD.search(text) and not ctx.date_near:
         return LinkKind.LIST
-    listed = ctx.date_near or ctx.same_shape >= 3 or bool(_NEWS_HEADING.search(ctx.heading))
+    listed = ctx.date_near or ctx.same_shape >= 3 or bool(_NEWS_HEADING.search(heading))
     leaf = _segments(path)[-1] if _segments(path) else ""
     pagey = path.endswith("/") or "." not in leaf or _PAGE_EXTENSION.search(leaf)
     if _headline_like(text) and listed and pagey and len(_segments(path)) >= 1:
@@ -564,7 +566,7 @@ def _pager_clusters(root: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement]:
     """Parents holding two or more pager-looking anchors (1 2 3 下一页) count as pagers too."""
     counts: Counter[lxml.html.HtmlElement] = Counter()
     for a in root.iter("a"):
-        if _PAGER_TEXT.match(_pager_text(a.text_content())):
+        if _PAGER_TEXT.match(_pager_text(hant.fold(a.text_content()))):
             block = a.getparent()
             if block is not None and block.tag == "li":
                 block = block.getparent()

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from vendornews import dates
+from vendornews import dates, hant
 from vendornews.byline import (
     Byline,
     category,
@@ -39,8 +39,10 @@ def _published(cleaned: CleanPage, url: str, crawled: datetime,
                dateline: Sequence[str] = ()) -> str | None:
     """The publish date; ``dateline``: date-only lines cut from the body's top."""
     page = cleaned.page
-    header = [line.text for line in cleaned.header_lines] + list(dateline)
-    bylines = [line.text for line in cleaned.byline_lines]
+    # Dates are read on the fold: 發佈時間 is 发布时间 (the digits are the same).
+    header = [hant.fold(text) for text in [line.text for line in cleaned.header_lines]
+              + list(dateline)]
+    bylines = [hant.fold(line.text) for line in cleaned.byline_lines]
 
     def labeled(texts: list[str], publish: bool) -> list[dates.Stamp]:
         found: list[dates.Stamp] = []

@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from vendornews.hant import fold
+
 RuleKind = Literal["spam", "boilerplate", "title_tag"]
 KINDS: tuple[RuleKind, ...] = ("spam", "boilerplate", "title_tag")
 
@@ -45,10 +47,11 @@ def normalize(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def folded(text: str) -> str:
-    """The form rules match against: NFKC, so full-width colons and digits are ASCII.
+    """The form rules match against: NFKC, so full-width colons and digits are ASCII, and
+    Traditional characters written Simplified (:func:`vendornews.hant.fold`).
 
     Cached: each line is tested by several rule kinds in turn."""
-    return unicodedata.normalize("NFKC", text)
+    return fold(unicodedata.normalize("NFKC", text))
 
 
 def _parse(data: dict[str, object], origin: str) -> list[Rule]:
