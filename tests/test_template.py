@@ -237,3 +237,17 @@ def test_a_stock_lead_ending_in_a_colon_stays_with_its_paragraph() -> None:
 
 NOTICE = ("本网站所刊登的各种新闻、信息和各种专题专栏资料，均为本公司版权所有，未经协议授权，"
           "禁止下载使用，本公司保留追究其法律责任的权利，如有疑问请与本公司客服部门联系处理。")
+
+
+def test_a_stock_lead_before_a_short_subheading_stays() -> None:
+    """The lead opens the first item's own headline (国际联播快讯: several short items)."""
+    template = SiteTemplate()
+    for n, story in enumerate(["俄称打击乌军能源设施", "日国会举行首相指名选举", "欧盟峰会今日开幕",
+                               "联合国发布全球经济展望", "中东局势出现新变化"]):
+        html = ("<html><head><title>快讯 - 某某机械</title></head><body><h1>快讯</h1>"
+                "<div class='content'><p>国际联播快讯</p><p>央视网消息（新闻联播）：</p>"
+                f"<p>{story}</p><p>{story}。{NOTICE[:40]}这一消息引起了各方的广泛关注和讨论。</p>"
+                "</div></body></html>").encode()
+        cleaned = clean_page(FetchedPage(f"http://ggzj.example/html/{n}.htm", html),
+                             template=template)
+    assert cleaned.kept[:2] == ["央视网消息（新闻联播）：", "中东局势出现新变化"]

@@ -25,12 +25,12 @@ OUTSIDE = "structure.outside-main"
 LINK_LINE = "structure.link-line"
 READABILITY_DROP = "structure.readability-dropped"
 LIST_DATE = "structure.list-date"
+TEMPLATE = "template.repeated"
 _LIST_ENTRY_END = re.compile(
     r"(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}-\d{1,2})\s*[)\]）】]?$"
 )
 _BULLETS = "·•●○■□◆◇▪▫-–—»>*"
 _LEAD_IN = re.compile(r"[:：]$")
-_CLAUSE = re.compile(r"[，。；！？,.;!?]")
 # A line that is nothing but a date (and time): a list's date column when it sits next to
 # the list's links.
 _DATE_ONLY = re.compile(
@@ -101,18 +101,19 @@ def _is_listing(lines: list[Line]) -> bool:
     return entries >= 4 and entries * 4 >= len(lines)
 
 
-def _leads_in(texts: list[str], index: int, following: Line | None,
-              template: SiteTemplate) -> bool:
-    """A line ending in a colon that opens the prose paragraph after it (a stock lead such
-    as 央视网消息（新闻联播）：) belongs to that paragraph, however often the site prints it;
-    chrome ending in a colon (相关阅读：, 温馨提示：) is followed by links, or by the same
-    text on every page, or by text a rule drops."""
-    if following is None or not _LEAD_IN.search(texts[index]):
-        return False
-    return (len(following.text) >= 30 and not following.links
-            and _CLAUSE.search(following.text) is not None
-            and not template.pair_repeats(texts[index], following.text)
-            and first_match(following.text, ("spam", "boilerplate")) is None)
+def _keep_lead_ins(decisions: list[Decision],
+                   template: SiteTemplate | None) -> list[Decision]:
+    """A template line ending in a colon that opens kept text belongs to that text (a stock
+    lead such as 央视网消息（新闻联播）：, printed on most pages of a site that reposts one
+    programme), unless the two lines repeat together (温馨提示： before the same notice).
+    Chrome ending in a colon (相关阅读：) opens links or other chrome, which are dropped."""
+    out = list(decisions)
+    for index, (decision, following) in enumerate(zip(decisions, decisions[1:], strict=False)):
+        if (template is not None and decision.rule == TEMPLATE and following.rule is None
+                and _LEAD_IN.search(decision.line.text)
+                and not template.pair_repeats(decision.line.text, following.line.text)):
+            out[index] = Decision(decision.line, decision.in_main, None)
+    return out
 
 
 def _decide(
@@ -121,7 +122,6 @@ def _decide(
     line: Line,
     template: SiteTemplate | None,
     headline_h1s: set[object],
-    following: Line | None,
 ) -> str | None:
     text = line.text
     if line.block.tag == "h1" and line.block in headline_h1s:
@@ -132,9 +132,8 @@ def _decide(
         return "meta.byline"
     if rule := first_match(text, ("boilerplate",)):
         return rule.id
-    if (template is not None and template.is_template(texts, index)
-            and not _leads_in(texts, index, following, template)):
-        return "template.repeated"
+    if template is not None and template.is_template(texts, index):
+        return TEMPLATE
     if _is_link_line(line):
         return LINK_LINE
     return None
@@ -209,19 +208,19 @@ def clean_page(
     headline_h1s = _headline_h1s(page)
     decisions: list[Decision] = []
     for index, line in enumerate(page.lines):
-        following = page.lines[index + 1] if index + 1 < len(page.lines) else None
         if line.block in region:
-            decisions.append(Decision(
-                line, True, _decide(texts, index, line, template, headline_h1s, following)))
+            decisions.append(
+                Decision(line, True, _decide(texts, index, line, template, headline_h1s))
+            )
         elif any(a in region for a in line.block.iterancestors()):
             # Inside the article, but readability's own cleaning left it out.
-            rule = _decide(texts, index, line, template, headline_h1s, following)
+            rule = _decide(texts, index, line, template, headline_h1s)
             if rule is None and line.link_density >= 0.5:
                 rule = READABILITY_DROP
             decisions.append(Decision(line, True, rule))
         else:
             decisions.append(Decision(line, False, OUTSIDE))
-    decisions = _drop_list_dates(decisions)
+    decisions = _keep_lead_ins(_drop_list_dates(decisions), template)
     kept = [d.line.text for d in decisions if d.rule is None]
     removed = [Removal(d.rule, d.line.text) for d in decisions if d.in_main and d.rule]
     first_kept = next((i for i, d in enumerate(decisions) if d.rule is None), len(decisions))

@@ -12,7 +12,7 @@ block of the template, so its neighbours repeat with it; a stock phrase that ope
 articles (央视网消息（新闻联播）：) is followed by a different paragraph on every page. When
 such a lead repeats together with a constant line before it (a daily programme reposted),
 cleaning still keeps it: a line ending in a colon that opens a prose paragraph belongs to it
-(``vendornews.clean._leads_in``).
+(``vendornews.clean._keep_lead_ins``).
 Only short lines count: a long paragraph repeated across pages is a republished
 article, not chrome.
 """
