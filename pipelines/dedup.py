@@ -12,25 +12,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis import Redis
 from scrapy.crawler import Crawler
 
+from pipelines.state import DEFAULT_STATE, frontier_redis
 from vendornews.dedup import DEFAULT_THRESHOLD, DupIndex, member_id
 from vendornews.dedup_redis import RedisDupIndex
-from vendornews.frontier import DEFAULT_PREFIX, connect
-
-DEFAULT_STATE = "output/state.sqlite"
 
 
 class DedupPipeline:
     """Adds ``dup_group`` to every record dict; the index is open while the spider runs."""
 
     def __init__(self, state_path: str, threshold: float, crawler: Crawler | None = None,
-                 redis_url: str | None = None, redis_prefix: str | None = None) -> None:
+                 redis: tuple[Redis, str] | None = None) -> None:
         self.state_path = state_path
         self.threshold = threshold
         self.stats = crawler.stats if crawler is not None else None
-        self.redis_url = redis_url
-        self.redis_prefix = redis_prefix or DEFAULT_PREFIX
+        self.redis = redis  # the frontier's Redis and key prefix, when there is one
         self.index: DupIndex | RedisDupIndex | None = None
 
     @classmethod
@@ -40,14 +38,13 @@ class DedupPipeline:
             state_path=settings.get("VENDORNEWS_STATE") or DEFAULT_STATE,
             threshold=settings.getfloat("VENDORNEWS_DUP_THRESHOLD", DEFAULT_THRESHOLD),
             crawler=crawler,
-            redis_url=settings.get("REDIS_URL"),
-            redis_prefix=settings.get("REDIS_FRONTIER_PREFIX"),
+            redis=frontier_redis(settings),
         )
 
     def open_spider(self) -> None:
-        if self.redis_url:
-            self.index = RedisDupIndex(connect(self.redis_url), prefix=self.redis_prefix,
-                                       threshold=self.threshold)
+        if self.redis is not None:
+            client, prefix = self.redis
+            self.index = RedisDupIndex(client, prefix=prefix, threshold=self.threshold)
         else:
             self.index = DupIndex(self.state_path, threshold=self.threshold)
 

@@ -27,7 +27,7 @@ import socket
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from weakref import WeakKeyDictionary
 
 from scrapy import Spider, signals
@@ -55,6 +55,9 @@ from vendornews.state import (
     rewrite_journal,
     same_content,
 )
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -126,29 +129,34 @@ def run_uri_params(params: dict[str, Any], spider: Spider) -> dict[str, Any]:
 # --------------------------------------------------------------------------- repair
 
 
+def frontier_redis(settings: BaseSettings) -> tuple[redis.Redis, str] | None:
+    """The Redis of the crawl frontier (``REDIS_URL``) and its key prefix; None without."""
+    url = settings.get("REDIS_URL")
+    if not url:
+        return None
+    from vendornews.frontier import DEFAULT_PREFIX, connect
+
+    return connect(url), settings.get("REDIS_FRONTIER_PREFIX") or DEFAULT_PREFIX
+
+
 def open_crawl_state(settings: BaseSettings) -> tuple[CrawlState, bool]:
     """The crawl state and whether it is shared: in the Redis of the frontier when
     ``REDIS_URL`` is set (every worker sees what the others exported), else the SQLite
     file ``VENDORNEWS_STATE``."""
-    url = settings.get("REDIS_URL")
-    if url:
-        from vendornews.frontier import DEFAULT_PREFIX, connect
+    if shared := frontier_redis(settings):
         from vendornews.state_redis import RedisCrawlState
 
-        prefix = settings.get("REDIS_FRONTIER_PREFIX") or DEFAULT_PREFIX
-        return RedisCrawlState(connect(url), prefix=prefix), True
+        return RedisCrawlState(*shared), True
     return SqliteCrawlState(settings.get("VENDORNEWS_STATE") or DEFAULT_STATE), False
 
 
 def frontier_settle(settings: BaseSettings) -> JournalSettler | None:
     """On the Redis frontier (``REDIS_URL``): its settling of killed runs' journals."""
-    url = settings.get("REDIS_URL")
-    if not url:
-        return None
-    from vendornews.frontier import DEFAULT_PREFIX, Frontier, connect
+    if shared := frontier_redis(settings):
+        from vendornews.frontier import Frontier
 
-    return Frontier(connect(url), prefix=settings.get("REDIS_FRONTIER_PREFIX")
-                    or DEFAULT_PREFIX)
+        return Frontier(*shared)
+    return None
 
 
 def rebuild_feeds(journal: Path) -> list[Path]:

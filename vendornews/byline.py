@@ -81,11 +81,11 @@ def report_mark(body_lines: list[str]) -> ReportMark | None:
     parts = hant.fullmatch(_MARK_TEXT, inner)
     if parts is None:
         return None
-    outlet, verb = parts["outlet"], parts["verb"]
-    if _KIND_OF_REPORT.match(hant.fold(outlet)):
+    outlet, verb = parts["outlet"], hant.fold(parts["verb"])
+    folded = hant.fold(outlet)
+    if _KIND_OF_REPORT.match(folded):
         return None
-    named = (hant.fold(outlet).endswith(_OUTLET_END[hant.fold(verb)])
-             or _SELF_MARK.match(hant.fold(outlet)) is not None)
+    named = folded.endswith(_OUTLET_END[verb]) or _SELF_MARK.match(folded) is not None
     if not named and not (verb == "报道" and (parts["date"] or parts["reporter"])):
         return None
     return ReportMark(index, m[0], outlet, _reporters(parts["reporter"]))
@@ -149,6 +149,7 @@ class Byline:
     source: str | None
     author: str | None
     editor: str | None
+    mark: ReportMark | None = None  # the report mark opening the body, read into fields
 
 
 def _branding(page: Page) -> str | None:
@@ -245,17 +246,17 @@ def find_byline(meta_lines: list[str], body_lines: list[str], site: str, page: P
         meta_author = page.meta.get("author") or page.meta.get("article:author")
         if meta_author and _looks_like_name(meta_author) and meta_author != editor:
             author = meta_author
-    return Byline(source, author, editor)
+    return Byline(source, author, editor, mark)
 
 
-def strip_lead_credits(body_lines: list[str], author: str | None,
+def strip_lead_credits(body_lines: list[str], byline: Byline, author: str | None,
                        ) -> tuple[list[str], list[Removal]]:
     """The body without the credits a page sets above its text, once read into fields: a
-    first line that is only the author's name, and the report mark of :func:`report_mark`
-    (the whole line when the mark stands alone). Unbracketed wire datelines such as
-    新华社北京3月5日电 are part of the story's first sentence and stay."""
+    first line that is only the author's name, and the byline's report mark (the whole
+    line when the mark stands alone). Unbracketed wire datelines such as 新华社北京3月5日电
+    are part of the story's first sentence and stay."""
     lines, removed = list(body_lines), []
-    mark = report_mark(lines)
+    mark = byline.mark
     if mark is not None:
         rest = lines[mark.line][len(mark.text):].lstrip()
         removed.append(Removal("meta.report-mark", mark.text.strip()))

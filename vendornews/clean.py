@@ -31,21 +31,28 @@ _LIST_ENTRY_END = re.compile(
 )
 _BULLETS = "·•●○■□◆◇▪▫-–—»>*"
 _LEAD_IN = re.compile(r"[:：]$")
-# A line that is nothing but a date (and time): a list's date column when it sits next to
-# the list's links.
-_DATE_ONLY = re.compile(
-    r"[\[(（【]?\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/]\d{1,2})"
-    r"(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*[)\]）】]?"
-)
+_YMD = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?"
+_TIME = r"(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+
+
+def _alone(date: str) -> str:
+    """A line that is nothing but ``date``, maybe in brackets."""
+    return rf"[\[(（【]?\s*(?:{date})\s*[)\]）】]?"
+
+
+# A line that is nothing but a date (and time), the year maybe left out: a list's date
+# column when it sits next to the list's links.
+_DATE_ONLY = re.compile(_alone(rf"(?:{_YMD}|\d{{1,2}}[-/]\d{{1,2}}){_TIME}"))
 # A line that is nothing but a publish date, as sites print one above or below the headline.
 _DATE_LINE = re.compile(
-    r"[\[(（【]?\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(\s+\d{1,2}:\d{2}(:\d{2})?)?"
-    rf"|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH},?\s+\d{{4}})\s*[)\]）】]?",
+    _alone(rf"{_YMD}{_TIME}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH},?\s+\d{{4}}"),
     re.I,
 )
 # Lines above the headline where a date line still belongs to it.
 _ABOVE_HEADLINE = 4
+# Lines after the top's date lines where another date line makes the page a chronology.
+_CHRONOLOGY_LOOKAHEAD = 5
 _BREADCRUMB = re.compile(
     r"^(当前位置|您的位置|你的位置|您现在的位置|所在位置|位置)\s*[:：]|\S\s*(>|»|›)\s*\S"
 )
@@ -166,7 +173,7 @@ def leading_dateline(lines: list[str]) -> int:
     count = 0
     while count < len(lines) and _is_date_line(lines[count]):
         count += 1
-    later = lines[count : count + _ABOVE_HEADLINE + 1]
+    later = lines[count : count + _CHRONOLOGY_LOOKAHEAD]
     return 0 if any(_is_date_line(line) for line in later) else count
 
 

@@ -40,8 +40,8 @@ def _published(cleaned: CleanPage, url: str, crawled: datetime,
     """The publish date; ``dateline``: date-only lines cut from the body's top."""
     page = cleaned.page
     # Dates are read on the fold: 發佈時間 is 发布时间 (the digits are the same).
-    header = [hant.fold(text) for text in [line.text for line in cleaned.header_lines]
-              + list(dateline)]
+    header = [hant.fold(text) for text in (*(line.text for line in cleaned.header_lines),
+                                            *dateline)]
     bylines = [hant.fold(line.text) for line in cleaned.byline_lines]
 
     def labeled(texts: list[str], publish: bool) -> list[dates.Stamp]:
@@ -167,7 +167,7 @@ def extract_article(
         # "作者：" left blank, headline "茉莉：我是怎样…": the site puts the author in front.
         heading = page.h1s[0] if page.h1s else first.heading or title
         author, title = split_author_prefix(heading, title)
-    body_lines, credits = strip_lead_credits(body_lines, author)
+    body_lines, credits = strip_lead_credits(body_lines, byline, author)
     dateline = body_lines[: leading_dateline(body_lines)]
     if dateline:
         body_lines = body_lines[len(dateline) :]

@@ -53,15 +53,16 @@ class Folded:
 
 def search(pattern: Pattern[str], text: str) -> Folded | None:
     """``pattern.search`` on the fold of ``text``; groups read on ``text``."""
-    match = pattern.search(fold(text))
-    return Folded(match, text) if match else None
-
-
-def fullmatch(pattern: Pattern[str], text: str) -> Folded | None:
-    match = pattern.fullmatch(fold(text))
-    return Folded(match, text) if match else None
+    return _on_original(pattern.search(fold(text)), text)
 
 
 def match(pattern: Pattern[str], text: str) -> Folded | None:
-    match_ = pattern.match(fold(text))
-    return Folded(match_, text) if match_ else None
+    return _on_original(pattern.match(fold(text)), text)
+
+
+def fullmatch(pattern: Pattern[str], text: str) -> Folded | None:
+    return _on_original(pattern.fullmatch(fold(text)), text)
+
+
+def _on_original(found: Match[str] | None, text: str) -> Folded | None:
+    return Folded(found, text) if found else None
